@@ -1,0 +1,170 @@
+// Issuance as a pipeline of named steps:
+//   guard → parseCsr → attest → authorize → buildTemplate → sign → verifyIssued → record.
+// Knows nothing about gRPC: the edge converts wire messages in and TetherErrors out.
+import type { Clock } from '../../common/clock.js';
+import { TetherError } from '../../common/errors.js';
+import type { Logger } from '../../common/logging.js';
+import { serialHex } from '../../common/x509.js';
+import type { Attestation, AttestationInput, Attestor, Credential, Peer } from '../attestation/attestor.js';
+import { BACKDATE_MS } from '../authority/generation.js';
+import type { Authority } from '../authority/authority.js';
+import { type ParsedCsr, parseCsr } from '../csr/parse-csr.js';
+import type { FailureTracker } from '../limits/failure-tracker.js';
+import type { TokenBucket } from '../limits/token-bucket.js';
+import type { CaMetrics } from '../ops/metrics.js';
+import type { Store } from '../store/store.js';
+import { authorize, checkCsrShape } from './authorize.js';
+import { signCertificate } from './sign.js';
+import { buildLeafTemplate } from './template.js';
+import { resolveTtlSeconds, type TtlPolicy } from './ttl.js';
+import { verifyIssued } from './verify-issued.js';
+
+export interface IssueRequest {
+  readonly csr: Uint8Array;
+  readonly credential: Credential;
+  readonly ttlSeconds: number;
+  readonly peer: Peer;
+}
+
+export interface Issued {
+  readonly spiffeId: string;
+  readonly serial: string;
+  readonly notAfter: Date;
+  /** DER, leaf first. */
+  readonly certChain: Buffer[];
+  readonly trustBundle: Buffer[];
+}
+
+export interface IssuerOptions {
+  readonly log: Logger;
+  readonly clock: Clock;
+  readonly authority: Authority;
+  readonly store: Store;
+  readonly attestors: readonly Attestor[];
+  readonly ttl: TtlPolicy;
+  readonly csrRate: TokenBucket;
+  readonly failures: FailureTracker;
+  readonly metrics: CaMetrics;
+  readonly maxCsrBytes: number;
+}
+
+const CREDENTIAL_FAILURES = new Set(['ERR_CREDENTIAL_INVALID', 'ERR_CREDENTIAL_MISSING']);
+
+/** The host part of "ip:port" / "[v6]:port", the key for per-source limits. */
+export function sourceOf(address: string): string {
+  const m = /^\[?(.*?)\]?:\d+$/.exec(address.replace(/^ipv[46]:/, ''));
+  return m?.[1] ?? address;
+}
+
+export class Issuer {
+  constructor(private readonly o: IssuerOptions) {}
+
+  /** Issues a workload certificate or throws a TetherError saying why not. */
+  async issue(req: IssueRequest): Promise<Issued> {
+    const started = performance.now();
+    let attestor = 'none';
+    try {
+      this.guard(req.peer);
+      const csr = parseCsr(req.csr, this.o.maxCsrBytes);
+      checkCsrShape(csr);
+      const attested = await this.attest({ credential: req.credential, peer: req.peer, now: this.o.clock.now() });
+      attestor = attested.attestor;
+      const dnsNames = await authorize(attested, csr, this.o.authority.trustDomain, this.o.store);
+      const issued = await this.signAndRecord(attested, csr, dnsNames, req);
+      this.o.metrics.csr.inc({ result: 'issued', attestor });
+      this.o.metrics.signSeconds.observe((performance.now() - started) / 1000);
+      return issued;
+    } catch (err) {
+      const code = err instanceof TetherError ? err.code : 'ERR_INTERNAL';
+      this.o.metrics.csr.inc({ result: code, attestor });
+      throw err;
+    }
+  }
+
+  /** Refuses blocked sources and enforces the global CSR rate before doing any work. */
+  private guard(peer: Peer): void {
+    const blockedMs = this.o.failures.blockedFor(`source:${sourceOf(peer.address)}`);
+    if (blockedMs > 0) {
+      this.o.metrics.rateLimited.inc({ limit: 'source_blocked' });
+      throw new TetherError(
+        'ERR_SOURCE_BLOCKED',
+        `too many failed attestations from this source; retry in ${Math.ceil(blockedMs / 1000)} s`,
+      );
+    }
+    const waitMs = this.o.csrRate.take();
+    if (waitMs > 0) {
+      this.o.metrics.rateLimited.inc({ limit: 'csr_rate' });
+      throw new TetherError('ERR_RATE_LIMITED', `the CA is at its CSR rate limit; retry in ${waitMs} ms`);
+    }
+  }
+
+  private async attest(input: AttestationInput): Promise<Attestation> {
+    const attestor = this.o.attestors.find((a) => a.handles(input));
+    if (!attestor) {
+      throw new TetherError('ERR_CREDENTIAL_INVALID', `credential type ${input.credential.kind} is not enabled on this CA`);
+    }
+    try {
+      return await attestor.attest(input);
+    } catch (err) {
+      if (err instanceof TetherError && CREDENTIAL_FAILURES.has(err.code)) this.recordFailure(attestor.name, input.peer);
+      throw err;
+    }
+  }
+
+  private recordFailure(attestor: string, peer: Peer): void {
+    this.o.metrics.attestationFailures.inc({ attestor });
+    const source = sourceOf(peer.address);
+    if (this.o.failures.recordFailure(`source:${source}`)) {
+      this.o.log.warn({ source, attestor }, 'source blocked after repeated failed attestations');
+    }
+    this.o.metrics.blockedSources.set(this.o.failures.blocked().length);
+  }
+
+  private async signAndRecord(attested: Attestation, csr: ParsedCsr, dnsNames: string[], req: IssueRequest): Promise<Issued> {
+    const ca = this.o.authority.signingCa();
+    const now = this.o.clock.now();
+    const ttlSeconds = resolveTtlSeconds(req.ttlSeconds, this.o.ttl, attested.maxTtlSeconds);
+    const spiffeId = attested.spiffeId.toString();
+    const template = buildLeafTemplate(
+      {
+        spiffeId: attested.spiffeId,
+        dnsNames,
+        spki: csr.spki,
+        keyType: csr.keyType,
+        notBefore: new Date(now - BACKDATE_MS),
+        notAfter: new Date(Math.min(now + ttlSeconds * 1000, ca.generation.notAfter)),
+      },
+      ca.issuer,
+    );
+    const der = signCertificate(template, ca.signer);
+    const issuerCert = this.o.authority.certificateOf(ca.generation);
+    const cert = verifyIssued(der, { spiffeId, dnsNames, spki: csr.spki, issuer: issuerCert });
+    const serial = serialHex(cert);
+    const notAfter = Date.parse(cert.validTo);
+    await this.o.store.recordIssuance(
+      {
+        serial,
+        spiffeId,
+        notBefore: Date.parse(cert.validFrom),
+        notAfter,
+        attestor: attested.attestor,
+        peer: req.peer.address,
+        generationId: ca.generation.id,
+        issuedAt: now,
+      },
+      attested.redemption,
+      now,
+    );
+    this.o.log.info(
+      { serial, spiffeId, notAfter: new Date(notAfter).toISOString(), attestor: attested.attestor, peer: req.peer.address },
+      'certificate issued',
+    );
+    return {
+      spiffeId,
+      serial,
+      notAfter: new Date(notAfter),
+      certChain: [der, ...ca.chain],
+      trustBundle: [...this.o.authority.bundle().roots],
+    };
+  }
+}

@@ -1,0 +1,251 @@
+// Embedded SQLite store (better-sqlite3) in the data dir: WAL mode so the CLI and a running CA
+// can share the file, every write in a transaction, the file itself 0600.
+import { chmodSync, existsSync } from 'node:fs';
+import Database from 'better-sqlite3';
+import { TetherError } from '../../common/errors.js';
+import type {
+  BundleState,
+  CaGeneration,
+  CaMeta,
+  DenyEntry,
+  DenyKind,
+  GenerationChange,
+  IssuedRecord,
+  JoinTokenRecord,
+  Redemption,
+  Store,
+} from './store.js';
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS generations (
+  id TEXT PRIMARY KEY, kind TEXT NOT NULL, parent_id TEXT, cert_der BLOB NOT NULL, key_file TEXT NOT NULL,
+  not_before INTEGER NOT NULL, not_after INTEGER NOT NULL, state TEXT NOT NULL,
+  created_at INTEGER NOT NULL, activated_at INTEGER, retired_at INTEGER);
+CREATE TABLE IF NOT EXISTS join_tokens (
+  hash TEXT PRIMARY KEY, spiffe_id TEXT NOT NULL, dns_names TEXT NOT NULL, created_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL, uses_left INTEGER NOT NULL, revoked INTEGER NOT NULL DEFAULT 0);
+CREATE TABLE IF NOT EXISTS deny (
+  kind TEXT NOT NULL, value TEXT NOT NULL, reason TEXT NOT NULL, created_at INTEGER NOT NULL,
+  PRIMARY KEY (kind, value));
+CREATE TABLE IF NOT EXISTS issued (
+  serial TEXT PRIMARY KEY, spiffe_id TEXT NOT NULL, not_before INTEGER NOT NULL, not_after INTEGER NOT NULL,
+  attestor TEXT NOT NULL, peer TEXT NOT NULL, generation_id TEXT NOT NULL, issued_at INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS issued_by_generation ON issued (generation_id, not_after);
+CREATE INDEX IF NOT EXISTS issued_by_expiry ON issued (not_after);
+`;
+
+type Row = Record<string, unknown>;
+
+function toGeneration(r: Row): CaGeneration {
+  return {
+    id: r['id'] as string,
+    kind: r['kind'] as CaGeneration['kind'],
+    parentId: (r['parent_id'] as string | null) ?? null,
+    certDer: r['cert_der'] as Buffer,
+    keyFile: r['key_file'] as string,
+    notBefore: r['not_before'] as number,
+    notAfter: r['not_after'] as number,
+    state: r['state'] as CaGeneration['state'],
+    createdAt: r['created_at'] as number,
+    activatedAt: (r['activated_at'] as number | null) ?? null,
+    retiredAt: (r['retired_at'] as number | null) ?? null,
+  };
+}
+
+function toToken(r: Row): JoinTokenRecord {
+  return {
+    hash: r['hash'] as string,
+    spiffeId: r['spiffe_id'] as string,
+    dnsNames: JSON.parse(r['dns_names'] as string) as string[],
+    createdAt: r['created_at'] as number,
+    expiresAt: r['expires_at'] as number,
+    usesLeft: r['uses_left'] as number,
+    revoked: (r['revoked'] as number) === 1,
+  };
+}
+
+function toDeny(r: Row): DenyEntry {
+  return {
+    kind: r['kind'] as DenyKind,
+    value: r['value'] as string,
+    reason: r['reason'] as string,
+    createdAt: r['created_at'] as number,
+  };
+}
+
+const ders = (list: Buffer[]): string => JSON.stringify(list.map((b) => b.toString('base64')));
+const unders = (text: string | undefined): Buffer[] =>
+  text ? (JSON.parse(text) as string[]).map((s) => Buffer.from(s, 'base64')) : [];
+
+/** Maps SQLite failures that mean "cannot persist right now" (disk full, read-only) to UNAVAILABLE. */
+function storeError(err: unknown): never {
+  if (err instanceof TetherError) throw err;
+  const code = (err as { code?: string }).code ?? '';
+  throw new TetherError('ERR_STORE_UNAVAILABLE', 'the CA cannot record to its store right now; retry shortly', {
+    cause: new Error(`${code}: ${(err as Error).message}`),
+  });
+}
+
+export class SqliteStore implements Store {
+  private readonly db: Database.Database;
+
+  /** Opens (creating if `create`) the database file; the file is chmod 0600. */
+  constructor(file: string, options: { create: boolean; readonly?: boolean }) {
+    if (!options.create && !existsSync(file)) {
+      throw new TetherError('ERR_CA_NOT_INITIALIZED', `no CA store at ${file}; run "tether ca init" first`);
+    }
+    this.db = new Database(file, { fileMustExist: !options.create });
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('synchronous = FULL');
+    this.db.pragma('busy_timeout = 5000');
+    this.db.exec(SCHEMA);
+    chmodSync(file, 0o600);
+  }
+
+  async init(meta: CaMeta): Promise<void> {
+    const put = this.db.prepare('INSERT INTO meta (key, value) VALUES (?, ?)');
+    this.db.transaction(() => {
+      put.run('trust_domain', meta.trustDomain);
+      put.run('key_type', meta.keyType);
+      put.run('upstream_chain', ders(meta.upstreamChain));
+      put.run('upstream_bundle', ders(meta.upstreamBundle));
+      put.run('bundle_sequence', '1');
+      put.run('schema_version', '1');
+    })();
+  }
+
+  async meta(): Promise<CaMeta | null> {
+    const rows = this.db.prepare('SELECT key, value FROM meta').all() as { key: string; value: string }[];
+    const m = new Map(rows.map((r) => [r.key, r.value]));
+    const trustDomain = m.get('trust_domain');
+    if (!trustDomain) return null;
+    return {
+      trustDomain,
+      keyType: m.get('key_type') ?? 'ecdsa-p256',
+      upstreamChain: unders(m.get('upstream_chain')),
+      upstreamBundle: unders(m.get('upstream_bundle')),
+    };
+  }
+
+  async generations(): Promise<CaGeneration[]> {
+    return (this.db.prepare('SELECT * FROM generations ORDER BY created_at, id').all() as Row[]).map(toGeneration);
+  }
+
+  async applyGenerationChanges(change: GenerationChange): Promise<void> {
+    const insert = this.db.prepare(
+      `INSERT INTO generations (id, kind, parent_id, cert_der, key_file, not_before, not_after, state, created_at, activated_at, retired_at)
+       VALUES (@id, @kind, @parentId, @certDer, @keyFile, @notBefore, @notAfter, @state, @createdAt, @activatedAt, @retiredAt)`,
+    );
+    const setState = this.db.prepare(
+      `UPDATE generations SET state = @state,
+         activated_at = CASE WHEN @state = 'active' THEN @at ELSE activated_at END,
+         retired_at = CASE WHEN @state IN ('retiring', 'retired') THEN COALESCE(retired_at, @at) ELSE retired_at END
+       WHERE id = @id`,
+    );
+    try {
+      this.db.transaction(() => {
+        for (const g of change.insert ?? []) insert.run(g);
+        for (const s of change.setState ?? []) setState.run(s);
+        if (change.bumpBundle) {
+          this.db.prepare("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'bundle_sequence'").run();
+        }
+      })();
+    } catch (err) {
+      storeError(err);
+    }
+  }
+
+  async bundleState(): Promise<BundleState> {
+    const row = this.db.prepare("SELECT value FROM meta WHERE key = 'bundle_sequence'").get() as { value: string } | undefined;
+    return { sequence: Number(row?.value ?? 1) };
+  }
+
+  async createJoinToken(t: JoinTokenRecord): Promise<void> {
+    this.db
+      .prepare(
+        'INSERT INTO join_tokens (hash, spiffe_id, dns_names, created_at, expires_at, uses_left, revoked) VALUES (?, ?, ?, ?, ?, ?, 0)',
+      )
+      .run(t.hash, t.spiffeId, JSON.stringify(t.dnsNames), t.createdAt, t.expiresAt, t.usesLeft);
+  }
+
+  async findJoinToken(hash: string): Promise<JoinTokenRecord | null> {
+    const row = this.db.prepare('SELECT * FROM join_tokens WHERE hash = ?').get(hash) as Row | undefined;
+    return row ? toToken(row) : null;
+  }
+
+  async listJoinTokens(): Promise<JoinTokenRecord[]> {
+    return (this.db.prepare('SELECT * FROM join_tokens ORDER BY created_at').all() as Row[]).map(toToken);
+  }
+
+  async revokeJoinTokens(hashPrefix: string): Promise<number> {
+    const prefix = hashPrefix.toLowerCase().replace(/[^0-9a-f]/g, '');
+    if (prefix.length < 8) throw new TetherError('ERR_USAGE', 'give at least 8 hex characters of the token id');
+    return this.db.prepare("UPDATE join_tokens SET revoked = 1 WHERE hash LIKE ? || '%'").run(prefix).changes;
+  }
+
+  async addDeny(e: DenyEntry): Promise<void> {
+    this.db
+      .prepare('INSERT OR REPLACE INTO deny (kind, value, reason, created_at) VALUES (?, ?, ?, ?)')
+      .run(e.kind, e.value, e.reason, e.createdAt);
+  }
+
+  async removeDeny(kind: DenyKind, value: string): Promise<boolean> {
+    return this.db.prepare('DELETE FROM deny WHERE kind = ? AND value = ?').run(kind, value).changes > 0;
+  }
+
+  async listDeny(): Promise<DenyEntry[]> {
+    return (this.db.prepare('SELECT * FROM deny ORDER BY created_at').all() as Row[]).map(toDeny);
+  }
+
+  async isDenied(spiffeId: string, serial: string | null): Promise<DenyEntry | null> {
+    const row = this.db
+      .prepare("SELECT * FROM deny WHERE (kind = 'spiffe_id' AND value = ?) OR (kind = 'serial' AND value = ?) LIMIT 1")
+      .get(spiffeId, serial ?? '') as Row | undefined;
+    return row ? toDeny(row) : null;
+  }
+
+  async recordIssuance(record: IssuedRecord, redemption: Redemption | null, now: number): Promise<void> {
+    const redeem = this.db.prepare(
+      'UPDATE join_tokens SET uses_left = uses_left - 1 WHERE hash = ? AND uses_left > 0 AND revoked = 0 AND expires_at > ?',
+    );
+    const insert = this.db.prepare(
+      `INSERT INTO issued (serial, spiffe_id, not_before, not_after, attestor, peer, generation_id, issued_at)
+       VALUES (@serial, @spiffeId, @notBefore, @notAfter, @attestor, @peer, @generationId, @issuedAt)`,
+    );
+    try {
+      this.db.transaction(() => {
+        if (redemption && redeem.run(redemption.tokenHash, now).changes !== 1) {
+          throw new TetherError('ERR_CREDENTIAL_INVALID', 'join token is unknown, expired, revoked or already used');
+        }
+        insert.run(record);
+      })();
+    } catch (err) {
+      storeError(err);
+    }
+  }
+
+  async countIssued(now: number): Promise<{ total: number; active: number }> {
+    const row = this.db
+      .prepare('SELECT COUNT(*) AS total, SUM(CASE WHEN not_after > ? THEN 1 ELSE 0 END) AS active FROM issued')
+      .get(now) as { total: number; active: number | null };
+    return { total: row.total, active: row.active ?? 0 };
+  }
+
+  async latestLeafExpiry(generationIds: readonly string[]): Promise<number | null> {
+    if (generationIds.length === 0) return null;
+    const marks = generationIds.map(() => '?').join(',');
+    const row = this.db
+      .prepare(`SELECT MAX(not_after) AS latest FROM issued WHERE generation_id IN (${marks})`)
+      .get(...generationIds) as { latest: number | null };
+    return row.latest;
+  }
+
+  async changeCounter(): Promise<number> {
+    return this.db.pragma('data_version', { simple: true }) as number;
+  }
+
+  async close(): Promise<void> {
+    this.db.close();
+  }
+}

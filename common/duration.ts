@@ -1,0 +1,28 @@
+// Durations in config and flags are strings ("90s", "1h", "7d"), parsed once at start.
+import { TetherError } from './errors.js';
+
+const UNIT_SECONDS: Record<string, number> = { ms: 0.001, s: 1, m: 60, h: 3600, d: 86400 };
+const DURATION = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)$/;
+
+/** Parses "1h30m"-style durations (one or more number+unit parts) into whole seconds. */
+export function parseDurationSeconds(input: string): number {
+  const text = input.trim();
+  const parts = text.match(/\d+(?:\.\d+)?(?:ms|s|m|h|d)/g);
+  if (!parts || parts.join('') !== text) {
+    throw new TetherError('ERR_CONFIG_INVALID', `"${input}" is not a duration (expected e.g. "90s", "15m", "1h", "7d")`);
+  }
+  let seconds = 0;
+  for (const part of parts) {
+    const m = DURATION.exec(part)!;
+    seconds += Number(m[1]) * UNIT_SECONDS[m[2]!]!;
+  }
+  return Math.round(seconds);
+}
+
+/** Formats seconds as the shortest exact "1h", "90s", "7d" form. */
+export function formatDuration(seconds: number): string {
+  for (const [unit, size] of [['d', 86400], ['h', 3600], ['m', 60]] as const) {
+    if (seconds >= size && seconds % size === 0) return `${seconds / size}${unit}`;
+  }
+  return `${seconds}s`;
+}
