@@ -1,0 +1,34 @@
+#!/usr/bin/env node
+// The one `tether` command: dispatches to the CA and (later) the sidecar and the demo.
+const [group, ...rest] = process.argv.slice(2);
+const usage = 'usage: tether <ca|sidecar|demo> …   (tether ca --help for the CA commands)';
+
+async function main() {
+  switch (group) {
+    case 'ca': {
+      const { runCaCli } = await import('../dist/ca/admin/cli.js');
+      return runCaCli(rest);
+    }
+    case 'sidecar':
+    case 'demo':
+      process.stderr.write(`tether ${group}: not available in this version yet\n`);
+      return 2;
+    case '--help':
+    case '-h':
+      process.stdout.write(`${usage}\n`);
+      return 0;
+    default:
+      process.stderr.write(`${usage}\n`);
+      return 2;
+  }
+}
+
+main().then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err) => {
+    process.stderr.write(`tether: ${err?.stack ?? err}\n`);
+    process.exitCode = 1;
+  },
+);

@@ -1,0 +1,129 @@
+// Loads the CA config: YAML file (optional), then flags on top, validated as a whole so every
+// problem is reported at once with the key, the bad value and what was expected.
+import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+import { parseDurationSeconds } from '../../common/duration.js';
+import { TetherError } from '../../common/errors.js';
+import { caConfigSchema } from './schema.js';
+
+/** The validated, parsed, frozen CA configuration. */
+export interface CaConfig {
+  readonly dataDir: string;
+  readonly listen: string;
+  readonly metricsListen: string;
+  readonly dnsNames: readonly string[];
+  readonly defaultTtlSeconds: number;
+  readonly maxTtlSeconds: number;
+  readonly servingTtlSeconds: number;
+  readonly intermediateTtlSeconds: number;
+  readonly rootTtlSeconds: number;
+  readonly rootPropagationSeconds: number;
+  readonly checkIntervalMs: number;
+  readonly csrPerSecond: number;
+  readonly csrBurst: number;
+  readonly failures: { readonly max: number; readonly windowMs: number; readonly blockMs: number };
+  readonly maxCsrBytes: number;
+  readonly maxMessageBytes: number;
+  readonly passphraseEnv: string | undefined;
+  readonly passphraseFile: string | undefined;
+  readonly logLevel: string;
+}
+
+type Obj = Record<string, unknown>;
+
+/** Sets a dotted key in a nested object (flags are given as dotted keys). */
+function setPath(target: Obj, dotted: string, value: unknown): void {
+  const parts = dotted.split('.');
+  let node = target;
+  for (const part of parts.slice(0, -1)) {
+    if (typeof node[part] !== 'object' || node[part] === null) node[part] = {};
+    node = node[part] as Obj;
+  }
+  node[parts.at(-1)!] = value;
+}
+
+function readYaml(file: string): Obj {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new TetherError('ERR_CONFIG_INVALID', `cannot read config file ${file}`, { cause: err });
+  }
+  let doc: unknown;
+  try {
+    doc = parseYaml(text);
+  } catch (err) {
+    throw new TetherError('ERR_CONFIG_INVALID', `config file ${file} is not valid YAML: ${(err as Error).message}`);
+  }
+  if (doc === null || doc === undefined) return {};
+  if (typeof doc !== 'object' || Array.isArray(doc)) {
+    throw new TetherError('ERR_CONFIG_INVALID', `config file ${file} must be a YAML mapping`);
+  }
+  return doc as Obj;
+}
+
+function describe(value: unknown): string {
+  return value === undefined ? 'missing' : JSON.stringify(value);
+}
+
+function lookup(obj: Obj, path: PropertyKey[]): unknown {
+  let node: unknown = obj;
+  for (const p of path) node = node && typeof node === 'object' ? (node as Obj)[p as string] : undefined;
+  return node;
+}
+
+/**
+ * Builds the config from an optional YAML file and flag overrides given as dotted keys
+ * (`{ 'ttl.default': '30m' }`). Throws ERR_CONFIG_INVALID listing every problem.
+ */
+export function loadCaConfig(file: string | undefined, overrides: Record<string, unknown>): CaConfig {
+  const raw: Obj = file ? readYaml(file) : {};
+  for (const [key, value] of Object.entries(overrides)) if (value !== undefined) setPath(raw, key, value);
+  const result = caConfigSchema.safeParse(raw);
+  if (!result.success) {
+    const lines = result.error.issues.map((i) => {
+      const key = i.path.join('.') || '(root)';
+      const keys = i.code === 'unrecognized_keys' ? ` (${i.keys.join(', ')})` : '';
+      return `  ${key}: ${i.message}${keys}; got ${describe(lookup(raw, i.path))}`;
+    });
+    throw new TetherError('ERR_CONFIG_INVALID', `invalid CA configuration${file ? ` in ${file}` : ''}:\n${lines.join('\n')}`);
+  }
+  const c = result.data;
+  const seconds = parseDurationSeconds;
+  const config: CaConfig = {
+    dataDir: c.dataDir,
+    listen: c.listen,
+    metricsListen: c.metricsListen,
+    dnsNames: c.dnsNames,
+    defaultTtlSeconds: seconds(c.ttl.default),
+    maxTtlSeconds: seconds(c.ttl.max),
+    servingTtlSeconds: seconds(c.ttl.serving),
+    intermediateTtlSeconds: seconds(c.rotation.intermediateTtl),
+    rootTtlSeconds: seconds(c.rotation.rootTtl),
+    rootPropagationSeconds: seconds(c.rotation.rootPropagation),
+    checkIntervalMs: Math.max(100, seconds(c.rotation.checkInterval) * 1000),
+    csrPerSecond: c.limits.csrPerSecond,
+    csrBurst: c.limits.csrBurst,
+    failures: {
+      max: c.limits.failures.max,
+      windowMs: seconds(c.limits.failures.window) * 1000,
+      blockMs: seconds(c.limits.failures.block) * 1000,
+    },
+    maxCsrBytes: c.limits.maxCsrBytes,
+    maxMessageBytes: c.limits.maxMessageBytes,
+    passphraseEnv: c.keys.passphraseEnv,
+    passphraseFile: c.keys.passphraseFile,
+    logLevel: c.log.level,
+  };
+  return Object.freeze(checkConsistency(config));
+}
+
+function checkConsistency(c: CaConfig): CaConfig {
+  const problems: string[] = [];
+  if (c.defaultTtlSeconds < 10) problems.push(`  ttl.default: must be at least 10s; got ${c.defaultTtlSeconds}s`);
+  if (c.maxTtlSeconds < c.defaultTtlSeconds) problems.push('  ttl.max: must not be shorter than ttl.default');
+  if (c.intermediateTtlSeconds < 60) problems.push('  rotation.intermediateTtl: must be at least 60s');
+  if (c.rootTtlSeconds <= c.intermediateTtlSeconds) problems.push('  rotation.rootTtl: must be longer than rotation.intermediateTtl');
+  if (problems.length > 0) throw new TetherError('ERR_CONFIG_INVALID', `invalid CA configuration:\n${problems.join('\n')}`);
+  return c;
+}

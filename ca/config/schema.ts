@@ -1,0 +1,59 @@
+// The CA config schema (YAML file + flags). The TypeScript type is derived from it; durations
+// stay strings here and are parsed once in load.ts.
+import { z } from 'zod';
+import { parseDurationSeconds } from '../../common/duration.js';
+
+const duration = z.string().refine(
+  (s) => {
+    try {
+      parseDurationSeconds(s);
+      return true;
+    } catch {
+      return false;
+    }
+  },
+  { message: 'expected a duration like "90s", "15m", "1h" or "7d"' },
+);
+
+const hostPort = z.string().regex(/^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, 'expected host:port, e.g. 127.0.0.1:8443');
+const positiveInt = z.number().int().positive();
+
+export const caConfigSchema = z
+  .object({
+    dataDir: z.string().min(1),
+    listen: hostPort.default('127.0.0.1:8443'),
+    metricsListen: hostPort.default('127.0.0.1:9090'),
+    dnsNames: z.array(z.string().regex(/^[A-Za-z0-9*.-]+$/, 'expected a DNS name')).default([]),
+    ttl: z
+      .object({ default: duration.default('1h'), max: duration.default('24h'), serving: duration.default('24h') })
+      .strict()
+      .prefault({}),
+    rotation: z
+      .object({
+        intermediateTtl: duration.default('7d'),
+        rootTtl: duration.default('3650d'),
+        rootPropagation: duration.default('1h'),
+        checkInterval: duration.default('1s'),
+      })
+      .strict()
+      .prefault({}),
+    limits: z
+      .object({
+        csrPerSecond: positiveInt.default(5000),
+        csrBurst: positiveInt.default(10000),
+        failures: z
+          .object({ max: positiveInt.default(100), window: duration.default('60s'), block: duration.default('5m') })
+          .strict()
+          .prefault({}),
+        maxCsrBytes: positiveInt.default(16384),
+        maxMessageBytes: positiveInt.default(65536),
+      })
+      .strict()
+      .prefault({}),
+    keys: z.object({ passphraseEnv: z.string().optional(), passphraseFile: z.string().optional() }).strict().prefault({}),
+    log: z.object({ level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal']).default('info') }).strict().prefault({}),
+  })
+  .strict();
+
+export type CaConfigInput = z.input<typeof caConfigSchema>;
+export type CaConfigRaw = z.output<typeof caConfigSchema>;
