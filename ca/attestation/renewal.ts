@@ -1,6 +1,7 @@
 // Renewal: a caller that presents its current, unexpired certificate from this CA over mTLS
 // may renew the same identity (and the DNS names it already has). grpc-js completes handshakes
-// with any client certificate, so the chain is checked here, against our own intermediates.
+// with any client certificate but only exposes ones that passed TLS verification against the
+// bundle; the chain is checked again here, against our own intermediates, as defence in depth.
 import { TetherError } from '../../common/errors.js';
 import { parseWorkloadId } from '../../common/spiffe-id.js';
 import { readSans, serialHex } from '../../common/x509.js';
@@ -21,7 +22,8 @@ export class RenewalAttestor implements Attestor {
     if (!cert) {
       throw new TetherError(
         'ERR_CREDENTIAL_MISSING',
-        'no credential: send a join_token or kubernetes_token, or renew over mTLS with your current certificate',
+        'no credential: send a join_token or kubernetes_token, or renew over mTLS with a current certificate ' +
+          'issued by this CA (a client certificate that is expired or chains to another CA is ignored)',
       );
     }
     if (cert.ca) throw new TetherError('ERR_CREDENTIAL_INVALID', 'a CA certificate cannot be used to renew');

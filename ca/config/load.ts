@@ -122,7 +122,7 @@ function checkConsistency(c: CaConfig): CaConfig {
   const problems: string[] = [];
   if (c.defaultTtlSeconds < 10) problems.push(`  ttl.default: must be at least 10s; got ${c.defaultTtlSeconds}s`);
   if (c.maxTtlSeconds < c.defaultTtlSeconds) problems.push('  ttl.max: must not be shorter than ttl.default');
-  if (c.intermediateTtlSeconds < 60) problems.push('  rotation.intermediateTtl: must be at least 60s');
+  if (c.intermediateTtlSeconds < 10) problems.push('  rotation.intermediateTtl: must be at least 10s');
   if (c.rootTtlSeconds <= c.intermediateTtlSeconds) problems.push('  rotation.rootTtl: must be longer than rotation.intermediateTtl');
   if (problems.length > 0) throw new TetherError('ERR_CONFIG_INVALID', `invalid CA configuration:\n${problems.join('\n')}`);
   return c;

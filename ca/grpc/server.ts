@@ -142,7 +142,11 @@ export class CaGrpcServer {
     const unsubscribe = this.o.authority.onChange((change) => {
       if (change.bundleChanged) call.write(bundleMessage(this.o.authority));
     });
+    let finished = false;
+    // grpc-js emits both 'cancelled' and 'close' for a cancelled stream: clean up exactly once.
     const done = () => {
+      if (finished) return;
+      finished = true;
       unsubscribe();
       this.o.metrics.bundleWatchers.dec();
     };

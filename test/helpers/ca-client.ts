@@ -15,7 +15,8 @@ export function caClient(address: string, bundlePem: string, identity?: ClientId
     ? credentials.createSsl(Buffer.from(bundlePem), Buffer.from(identity.keyPem), Buffer.from(identity.chainPem))
     : credentials.createSsl(Buffer.from(bundlePem));
   const Ctor = caProto().tether.ca.v1.CertificateAuthority;
-  return new Ctor(address, creds);
+  // The serving certificate carries the IP SAN too; naming localhost avoids an IP in TLS SNI.
+  return new Ctor(address, creds, { 'grpc.ssl_target_name_override': 'localhost', 'grpc.default_authority': 'localhost' });
 }
 
 /** SignCertificate as a promise. Rejects with the grpc ServiceError (code, details). */

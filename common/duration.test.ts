@@ -1,0 +1,54 @@
+import { describe, expect, it } from 'vitest';
+import { formatDuration, parseDurationSeconds } from './duration.js';
+import { TetherError } from './errors.js';
+
+describe('parseDurationSeconds', () => {
+  it.each([
+    ['90s', 90],
+    ['15m', 900],
+    ['1h', 3600],
+    ['7d', 604800],
+    ['1h30m', 5400],
+    ['1d2h3m4s', 93784],
+    ['1.5h', 5400],
+    ['1500ms', 2],
+    ['400ms', 0],
+    ['  10s  ', 10],
+  ])('parses %j as %i seconds', (input, seconds) => {
+    expect(parseDurationSeconds(input)).toBe(seconds);
+  });
+
+  it.each(['', '10', 's', '10x', '1h 30m', '-5s', '1H', '10s!', 'abc', '1.h'])('refuses %j with ERR_CONFIG_INVALID', (input) => {
+    let caught: unknown;
+    try {
+      parseDurationSeconds(input);
+    } catch (err) {
+      caught = err;
+    }
+    expect(caught).toBeInstanceOf(TetherError);
+    expect((caught as TetherError).code).toBe('ERR_CONFIG_INVALID');
+    expect((caught as TetherError).message).toContain(JSON.stringify(input));
+  });
+});
+
+describe('formatDuration', () => {
+  it.each([
+    [86400, '1d'],
+    [604800, '7d'],
+    [3600, '1h'],
+    [7200, '2h'],
+    [5400, '90m'],
+    [60, '1m'],
+    [90, '90s'],
+    [59, '59s'],
+    [0, '0s'],
+  ])('formats %i seconds as %j', (seconds, text) => {
+    expect(formatDuration(seconds)).toBe(text);
+  });
+
+  it('round-trips through parseDurationSeconds', () => {
+    for (const s of [1, 59, 61, 3599, 3600, 5400, 86400, 90061]) {
+      expect(parseDurationSeconds(formatDuration(s))).toBe(s);
+    }
+  });
+});
