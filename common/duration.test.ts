@@ -18,17 +18,20 @@ describe('parseDurationSeconds', () => {
     expect(parseDurationSeconds(input)).toBe(seconds);
   });
 
-  it.each(['', '10', 's', '10x', '1h 30m', '-5s', '1H', '10s!', 'abc', '1.h'])('refuses %j with ERR_CONFIG_INVALID', (input) => {
-    let caught: unknown;
-    try {
-      parseDurationSeconds(input);
-    } catch (err) {
-      caught = err;
-    }
-    expect(caught).toBeInstanceOf(TetherError);
-    expect((caught as TetherError).code).toBe('ERR_CONFIG_INVALID');
-    expect((caught as TetherError).message).toContain(JSON.stringify(input));
-  });
+  it.each(['', '10', 's', '10x', '1h 30m', '-5s', '1H', '10s!', 'abc', '1.h'])(
+    'refuses %j with ERR_CONFIG_INVALID',
+    (input) => {
+      let caught: unknown;
+      try {
+        parseDurationSeconds(input);
+      } catch (err) {
+        caught = err;
+      }
+      expect(caught).toBeInstanceOf(TetherError);
+      expect((caught as TetherError).code).toBe('ERR_CONFIG_INVALID');
+      expect((caught as TetherError).message).toContain(JSON.stringify(input));
+    },
+  );
 });
 
 describe('formatDuration', () => {

@@ -18,7 +18,9 @@ describe('toPem', () => {
   });
 
   it('uses the given label', () => {
-    expect(toPem(Buffer.from([1, 2, 3]), 'PUBLIC KEY')).toMatch(/^-----BEGIN PUBLIC KEY-----\nAQID\n-----END PUBLIC KEY-----\n$/);
+    expect(toPem(Buffer.from([1, 2, 3]), 'PUBLIC KEY')).toMatch(
+      /^-----BEGIN PUBLIC KEY-----\nAQID\n-----END PUBLIC KEY-----\n$/,
+    );
   });
 });
 

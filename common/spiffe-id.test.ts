@@ -138,10 +138,14 @@ describe('kubernetesSpiffeId', () => {
     expect(rejection('x', () => kubernetesSpiffeId('cluster.local', 'a/../b', 'sa')).code).toBe(
       'ERR_SPIFFE_ID_INVALID',
     );
-    expect(rejection('x', () => kubernetesSpiffeId('cluster.local', 'ns', '')).code).toBe('ERR_SPIFFE_ID_INVALID');
+    expect(rejection('x', () => kubernetesSpiffeId('cluster.local', 'ns', '')).code).toBe(
+      'ERR_SPIFFE_ID_INVALID',
+    );
   });
 
   it('refuses an invalid trust domain', () => {
-    expect(rejection('x', () => kubernetesSpiffeId('Cluster.Local', 'ns', 'sa')).code).toBe('ERR_SPIFFE_ID_INVALID');
+    expect(rejection('x', () => kubernetesSpiffeId('Cluster.Local', 'ns', 'sa')).code).toBe(
+      'ERR_SPIFFE_ID_INVALID',
+    );
   });
 });

@@ -8,7 +8,13 @@ import { parseWorkloadId } from '../../common/spiffe-id.js';
 import { SqliteStore } from '../store/sqlite.js';
 import type { IssuedRecord } from '../store/store.js';
 import type { AttestationInput } from './attestor.js';
-import { createJoinToken, hashJoinToken, JOIN_TOKEN_PREFIX, JoinTokenAttestor, joinTokenId } from './join-token.js';
+import {
+  createJoinToken,
+  hashJoinToken,
+  JOIN_TOKEN_PREFIX,
+  JoinTokenAttestor,
+  joinTokenId,
+} from './join-token.js';
 
 const NOW = Date.UTC(2030, 0, 1);
 const ID = parseWorkloadId('spiffe://example.org/web');
@@ -39,7 +45,11 @@ async function newToken(opts: { ttlSeconds?: number; uses?: number; dnsNames?: s
 }
 
 function input(token: string, now = NOW): AttestationInput {
-  return { credential: { kind: 'join_token', token }, peer: { address: '127.0.0.1:5000', certificate: null }, now };
+  return {
+    credential: { kind: 'join_token', token },
+    peer: { address: '127.0.0.1:5000', certificate: null },
+    now,
+  };
 }
 
 function issued(serial: string): IssuedRecord {
@@ -112,7 +122,9 @@ describe('createJoinToken', () => {
     const { token } = await newToken({ dnsNames: ['web.example.org'] });
     const secret = token.slice(JOIN_TOKEN_PREFIX.length);
     const db = new Database(file, { readonly: true });
-    const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as { name: string }[];
+    const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as {
+      name: string;
+    }[];
     const rows = tables.flatMap((t) => db.prepare(`SELECT * FROM "${t.name}"`).all());
     db.close();
     const dump = JSON.stringify(rows);
@@ -163,7 +175,9 @@ describe('JoinTokenAttestor', () => {
   it('refuses a token at and after its expiry, and accepts it just before', async () => {
     const { token } = await newToken({ ttlSeconds: 60 });
     await expect(attestor().attest(input(token, NOW + 59_999))).resolves.toBeDefined();
-    expect((await refusal(attestor().attest(input(token, NOW + 60_000)))).code).toBe('ERR_CREDENTIAL_INVALID');
+    expect((await refusal(attestor().attest(input(token, NOW + 60_000)))).code).toBe(
+      'ERR_CREDENTIAL_INVALID',
+    );
   });
 
   it('refuses a revoked token', async () => {
@@ -210,12 +224,16 @@ describe('single-use redemption in SqliteStore.recordIssuance', () => {
     const redemption = { tokenHash: hashJoinToken(token) };
     await store.recordIssuance(issued('01'), redemption, NOW);
     await store.recordIssuance(issued('02'), redemption, NOW);
-    expect((await refusal(store.recordIssuance(issued('03'), redemption, NOW))).code).toBe('ERR_CREDENTIAL_INVALID');
+    expect((await refusal(store.recordIssuance(issued('03'), redemption, NOW))).code).toBe(
+      'ERR_CREDENTIAL_INVALID',
+    );
   });
 
   it('refuses to redeem a token that expired between attestation and recording', async () => {
     const { token } = await newToken({ ttlSeconds: 60 });
-    const err = await refusal(store.recordIssuance(issued('01'), { tokenHash: hashJoinToken(token) }, NOW + 60_000));
+    const err = await refusal(
+      store.recordIssuance(issued('01'), { tokenHash: hashJoinToken(token) }, NOW + 60_000),
+    );
     expect(err.code).toBe('ERR_CREDENTIAL_INVALID');
   });
 });

@@ -4,8 +4,8 @@ import { AsnConvert } from '@peculiar/asn1-schema';
 import { AlgorithmIdentifier, SubjectPublicKeyInfo } from '@peculiar/asn1-x509';
 import { describe, expect, it } from 'vitest';
 import { TetherError } from '../../common/errors.js';
-import { HOUR_MS, makeRoot } from '../../test/helpers/pki.js';
 import { buildCsr } from '../../sidecar/identity/csr.js';
+import { HOUR_MS, makeRoot } from '../../test/helpers/pki.js';
 import { parseCsr } from './parse-csr.js';
 
 const MAX = 16384;
@@ -23,16 +23,26 @@ function codeOf(fn: () => unknown): string {
 
 /** Re-encodes a CSR after changing its parsed form (the signature is left as it was). */
 function mutate(der: Buffer, change: (csr: CertificationRequest) => void): Buffer {
-  const csr = AsnConvert.parse(der, CertificationRequest);
-  change(csr);
-  csr.certificationRequestInfoRaw = undefined;
-  return Buffer.from(AsnConvert.serialize(csr));
+  const parsed = AsnConvert.parse(der, CertificationRequest);
+  change(parsed);
+  // A fresh object, so the request info is re-encoded instead of reusing the original raw bytes.
+  const { certificationRequestInfo, signatureAlgorithm, signature } = parsed;
+  return Buffer.from(
+    AsnConvert.serialize(
+      new CertificationRequest({ certificationRequestInfo, signatureAlgorithm, signature }),
+    ),
+  );
 }
 
 describe('parseCsr accepts the key types design.md §3 allows', () => {
   it.each<[string, () => KeyObject, string, string]>([
     ['ECDSA P-256', () => ecP256, 'ec', 'ecdsa-p256'],
-    ['ECDSA P-384', () => generateKeyPairSync('ec', { namedCurve: 'secp384r1' }).privateKey, 'ec', 'ecdsa-p384'],
+    [
+      'ECDSA P-384',
+      () => generateKeyPairSync('ec', { namedCurve: 'secp384r1' }).privateKey,
+      'ec',
+      'ecdsa-p384',
+    ],
     ['RSA-2048', () => generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey, 'rsa', 'rsa-2048'],
     ['Ed25519', () => generateKeyPairSync('ed25519').privateKey, 'ed25519', 'ed25519'],
   ])('accepts %s and reports its key', (_name, make, keyType, description) => {

@@ -83,18 +83,27 @@ describe('authorize', () => {
   });
 
   it('does not deny an ID because another ID is denied', async () => {
-    await store.addDeny({ kind: 'spiffe_id', value: 'spiffe://example.org/other', reason: 'x', createdAt: 1 });
+    await store.addDeny({
+      kind: 'spiffe_id',
+      value: 'spiffe://example.org/other',
+      reason: 'x',
+      createdAt: 1,
+    });
     await expect(authorize(attested(), csr(), TD, store)).resolves.toEqual([]);
   });
 
   it('refuses a CSR asking for a URI SAN other than the attested identity', async () => {
-    const err = await refusal(authorize(attested(), csr({ uris: ['spiffe://example.org/admin'] }), TD, store));
+    const err = await refusal(
+      authorize(attested(), csr({ uris: ['spiffe://example.org/admin'] }), TD, store),
+    );
     expect(err.code).toBe('ERR_CSR_IDENTITY_MISMATCH');
     expect(err.message).toContain('spiffe://example.org/admin');
   });
 
   it('refuses a CSR with two URI SANs even if one is the attested identity', async () => {
-    const err = await refusal(authorize(attested(), csr({ uris: [ID, 'spiffe://example.org/admin'] }), TD, store));
+    const err = await refusal(
+      authorize(attested(), csr({ uris: [ID, 'spiffe://example.org/admin'] }), TD, store),
+    );
     expect(err.code).toBe('ERR_CSR_IDENTITY_MISMATCH');
   });
 
@@ -105,7 +114,12 @@ describe('authorize', () => {
 
   it('refuses DNS names the registration does not allow', async () => {
     const err = await refusal(
-      authorize(attested({ dnsNames: ['web.example.org'] }), csr({ dnsNames: ['web.example.org', 'evil.com'] }), TD, store),
+      authorize(
+        attested({ dnsNames: ['web.example.org'] }),
+        csr({ dnsNames: ['web.example.org', 'evil.com'] }),
+        TD,
+        store,
+      ),
     );
     expect(err.code).toBe('ERR_CSR_DNS_NOT_ALLOWED');
     expect(err.message).toContain('evil.com');
@@ -137,13 +151,20 @@ describe('authorize', () => {
 
   it('returns the allowed DNS names lowercased and without duplicates', async () => {
     const a = attested({ dnsNames: ['Web.Example.org', 'api.example.org'] });
-    const names = await authorize(a, csr({ dnsNames: ['WEB.example.ORG', 'web.example.org', 'api.example.org'] }), TD, store);
+    const names = await authorize(
+      a,
+      csr({ dnsNames: ['WEB.example.ORG', 'web.example.org', 'api.example.org'] }),
+      TD,
+      store,
+    );
     expect(names).toEqual(['web.example.org', 'api.example.org']);
   });
 
   it('returns only the requested subset of the allowed DNS names', async () => {
     const a = attested({ dnsNames: ['web.example.org', 'api.example.org'] });
-    await expect(authorize(a, csr({ dnsNames: ['api.example.org'] }), TD, store)).resolves.toEqual(['api.example.org']);
+    await expect(authorize(a, csr({ dnsNames: ['api.example.org'] }), TD, store)).resolves.toEqual([
+      'api.example.org',
+    ]);
   });
 });
 

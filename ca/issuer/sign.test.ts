@@ -13,7 +13,12 @@ const dir = mkdtempSync(path.join(tmpdir(), 'tether-sign-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const root = makeRoot(new Date(now - HOUR_MS), new Date(now + 100 * HOUR_MS));
-const intermediate = makeIntermediate(root, 'example.org', new Date(now - HOUR_MS), new Date(now + 50 * HOUR_MS));
+const intermediate = makeIntermediate(
+  root,
+  'example.org',
+  new Date(now - HOUR_MS),
+  new Date(now + 50 * HOUR_MS),
+);
 const window = { notBefore: new Date(now - 60_000), notAfter: new Date(now + HOUR_MS) };
 
 function occurrences(der: Buffer, hexPattern: string): number {
@@ -28,7 +33,12 @@ function publicKeyOf(ca: TestCa) {
 }
 
 /** Runs `openssl verify` at the fixed test time; returns its exit status and output. */
-function opensslVerify(leaf: Buffer, inter: Buffer, purpose: string, extra: string[] = []): { ok: boolean; out: string } {
+function opensslVerify(
+  leaf: Buffer,
+  inter: Buffer,
+  purpose: string,
+  extra: string[] = [],
+): { ok: boolean; out: string } {
   const name = `${Math.random().toString(36).slice(2)}`;
   const rootFile = path.join(dir, `${name}-root.pem`);
   const interFile = path.join(dir, `${name}-int.pem`);
@@ -87,7 +97,11 @@ describe('signCertificate', () => {
   });
 
   it('signs with sha256WithRSAEncryption and NULL parameters under an RSA CA', () => {
-    const rsaRoot = makeRoot(new Date(now - HOUR_MS), new Date(now + HOUR_MS), generateKeyPairSync('rsa', { modulusLength: 2048 }));
+    const rsaRoot = makeRoot(
+      new Date(now - HOUR_MS),
+      new Date(now + HOUR_MS),
+      generateKeyPairSync('rsa', { modulusLength: 2048 }),
+    );
     expect(asn1(rsaRoot.der).cert.signatureAlgorithm.algorithm).toBe('1.2.840.113549.1.1.11');
     // RFC 4055 §5: SEQUENCE { sha256WithRSAEncryption, NULL }, in the TBS and outside it.
     expect(occurrences(rsaRoot.der, '300d06092a864886f70d01010b0500')).toBe(2);
@@ -105,7 +119,10 @@ describe('openssl verify of a root → intermediate → leaf chain', () => {
   });
 
   it('accepts the leaf for TLS servers under -x509_strict', () => {
-    const leaf = makeLeaf(intermediate, 'spiffe://example.org/api', { ...window, dnsNames: ['api.example.org'] });
+    const leaf = makeLeaf(intermediate, 'spiffe://example.org/api', {
+      ...window,
+      dnsNames: ['api.example.org'],
+    });
     const r = opensslVerify(leaf, intermediate.der, 'sslserver');
     expect(r.out).toContain(': OK');
     expect(r.ok).toBe(true);
@@ -140,7 +157,13 @@ describe('openssl verify of a root → intermediate → leaf chain', () => {
   });
 
   it('refuses a certificate that the pathLen-0 intermediate signed as a CA', () => {
-    const sub = makeIntermediate(intermediate, 'example.org', new Date(now - HOUR_MS), new Date(now + 10 * HOUR_MS), 'int-2');
+    const sub = makeIntermediate(
+      intermediate,
+      'example.org',
+      new Date(now - HOUR_MS),
+      new Date(now + 10 * HOUR_MS),
+      'int-2',
+    );
     const leaf = makeLeaf(sub, 'spiffe://example.org/web', window);
     // Chain: leaf → sub → intermediate (pathLen 0) → root.
     const chain = Buffer.concat([Buffer.from(toPem(sub.der)), Buffer.from(toPem(intermediate.der))]);
@@ -150,7 +173,17 @@ describe('openssl verify of a root → intermediate → leaf chain', () => {
     writeFileSync(rootFile, toPem(root.der));
     const leafFile = path.join(dir, 'deep-leaf.pem');
     writeFileSync(leafFile, toPem(leaf));
-    const args = ['verify', '-x509_strict', '-attime', String(now / 1000), '-CAfile', rootFile, '-untrusted', file, leafFile];
+    const args = [
+      'verify',
+      '-x509_strict',
+      '-attime',
+      String(now / 1000),
+      '-CAfile',
+      rootFile,
+      '-untrusted',
+      file,
+      leafFile,
+    ];
     expect(() => execFileSync(OPENSSL, args, { stdio: 'pipe' })).toThrow(/path length/i);
   });
 });

@@ -23,7 +23,12 @@ import { randomSerial, subjectKeyIdFor } from './template.js';
 
 const now = Date.UTC(2030, 0, 1, 12, 0, 0);
 const root = makeRoot(new Date(now - HOUR_MS), new Date(now + 100 * HOUR_MS));
-const intermediate = makeIntermediate(root, 'example.org', new Date(now - HOUR_MS), new Date(now + 50 * HOUR_MS));
+const intermediate = makeIntermediate(
+  root,
+  'example.org',
+  new Date(now - HOUR_MS),
+  new Date(now + 50 * HOUR_MS),
+);
 const leafKey = ecKey();
 const notBefore = new Date(now - 60_000);
 const notAfter = new Date(now + HOUR_MS);
@@ -44,11 +49,16 @@ function extension(der: Uint8Array, oid: string): { critical: boolean; value: Ar
 /** RFC 5280 §4.2.1.2 method 1, computed independently from the key's raw point. */
 function ecSki(publicKey: KeyObject): string {
   const jwk = publicKey.export({ format: 'jwk' });
-  const point = Buffer.concat([Buffer.from([4]), Buffer.from(jwk.x!, 'base64url'), Buffer.from(jwk.y!, 'base64url')]);
+  const point = Buffer.concat([
+    Buffer.from([4]),
+    Buffer.from(jwk.x!, 'base64url'),
+    Buffer.from(jwk.y!, 'base64url'),
+  ]);
   return createHash('sha1').update(point).digest('hex');
 }
 
-const hex = (b: ArrayBuffer | Uint8Array) => Buffer.from(b instanceof ArrayBuffer ? new Uint8Array(b) : b).toString('hex');
+const hex = (b: ArrayBuffer | Uint8Array) =>
+  Buffer.from(b instanceof ArrayBuffer ? new Uint8Array(b) : b).toString('hex');
 
 describe('buildLeafTemplate', () => {
   const x = new X509Certificate(leafDer);
@@ -65,7 +75,11 @@ describe('buildLeafTemplate', () => {
   });
 
   it('carries exactly one URI SAN, the SPIFFE ID, next to the DNS names', () => {
-    expect(readSans(leafDer)).toEqual({ uris: ['spiffe://example.org/web'], dnsNames: ['web.example.org'], ipAddresses: [] });
+    expect(readSans(leafDer)).toEqual({
+      uris: ['spiffe://example.org/web'],
+      dnsNames: ['web.example.org'],
+      ipAddresses: [],
+    });
   });
 
   it('marks the SAN extension critical because the subject is empty', () => {
@@ -90,7 +104,12 @@ describe('buildLeafTemplate', () => {
 
   it('adds keyEncipherment for an RSA key', () => {
     const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 });
-    const der = makeLeaf(intermediate, 'spiffe://example.org/rsa', { publicKey: rsa.publicKey, keyType: 'rsa', notBefore, notAfter });
+    const der = makeLeaf(intermediate, 'spiffe://example.org/rsa', {
+      publicKey: rsa.publicKey,
+      keyType: 'rsa',
+      notBefore,
+      notAfter,
+    });
     const e = extension(der, id_ce_keyUsage);
     expect(e.critical).toBe(true);
     // 5 unused bits, 0xa0 = digitalSignature (bit 0) + keyEncipherment (bit 2).
@@ -99,7 +118,12 @@ describe('buildLeafTemplate', () => {
 
   it('gives an Ed25519 key digitalSignature only', () => {
     const ed = generateKeyPairSync('ed25519');
-    const der = makeLeaf(intermediate, 'spiffe://example.org/ed', { publicKey: ed.publicKey, keyType: 'ed25519', notBefore, notAfter });
+    const der = makeLeaf(intermediate, 'spiffe://example.org/ed', {
+      publicKey: ed.publicKey,
+      keyType: 'ed25519',
+      notBefore,
+      notAfter,
+    });
     expect(hex(extension(der, id_ce_keyUsage).value)).toBe('03020780');
   });
 
@@ -112,8 +136,14 @@ describe('buildLeafTemplate', () => {
   it('has an SKI of the SHA-1 of its public key and an AKI equal to the issuer’s SKI', () => {
     const ski = AsnConvert.parse(extension(leafDer, id_ce_subjectKeyIdentifier).value, SubjectKeyIdentifier);
     expect(hex(ski.buffer)).toBe(ecSki(leafKey.publicKey));
-    const aki = AsnConvert.parse(extension(leafDer, id_ce_authorityKeyIdentifier).value, AuthorityKeyIdentifier);
-    const issuerSki = AsnConvert.parse(extension(intermediate.der, id_ce_subjectKeyIdentifier).value, SubjectKeyIdentifier);
+    const aki = AsnConvert.parse(
+      extension(leafDer, id_ce_authorityKeyIdentifier).value,
+      AuthorityKeyIdentifier,
+    );
+    const issuerSki = AsnConvert.parse(
+      extension(intermediate.der, id_ce_subjectKeyIdentifier).value,
+      SubjectKeyIdentifier,
+    );
     expect(aki.keyIdentifier).toBeDefined();
     expect(hex(aki.keyIdentifier!.buffer)).toBe(hex(issuerSki.buffer));
     expect(hex(aki.keyIdentifier!.buffer)).not.toBe(hex(ski.buffer));
@@ -169,14 +199,20 @@ describe('buildCaTemplate', () => {
   });
 
   it('makes an intermediate with pathLen 0 and its issuer’s subject and key id', () => {
-    const parsed = AsnConvert.parse(extension(intermediate.der, id_ce_basicConstraints).value, BasicConstraints);
+    const parsed = AsnConvert.parse(
+      extension(intermediate.der, id_ce_basicConstraints).value,
+      BasicConstraints,
+    );
     expect(parsed.cA).toBe(true);
     expect(parsed.pathLenConstraint).toBe(0);
     expect(extension(intermediate.der, id_ce_basicConstraints).critical).toBe(true);
     expect(hex(extension(intermediate.der, id_ce_keyUsage).value)).toBe('03020106');
     const x = new X509Certificate(intermediate.der);
     expect(x.checkIssued(new X509Certificate(root.der))).toBe(true);
-    const aki = AsnConvert.parse(extension(intermediate.der, id_ce_authorityKeyIdentifier).value, AuthorityKeyIdentifier);
+    const aki = AsnConvert.parse(
+      extension(intermediate.der, id_ce_authorityKeyIdentifier).value,
+      AuthorityKeyIdentifier,
+    );
     expect(hex(aki.keyIdentifier!.buffer)).toBe(hex(root.info.subjectKeyId));
   });
 

@@ -236,7 +236,8 @@ export class SqliteStore implements Store {
     if (generationIds.length === 0) return null;
     const marks = generationIds.map(() => '?').join(',');
     const row = this.db
-      .prepare(`SELECT MAX(not_after) AS latest FROM issued WHERE generation_id IN (${marks})`)
+      // The CA's own serving certificates ('self') are replaced at a root switch, so they do not hold a root back.
+      .prepare(`SELECT MAX(not_after) AS latest FROM issued WHERE attestor != 'self' AND generation_id IN (${marks})`)
       .get(...generationIds) as { latest: number | null };
     return row.latest;
   }

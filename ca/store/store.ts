@@ -100,7 +100,7 @@ export interface Store {
   /** Records an issuance (and redeems a token use) atomically; throws if the token has no use left. */
   recordIssuance(record: IssuedRecord, redemption: Redemption | null, now: number): Promise<void>;
   countIssued(now: number): Promise<{ total: number; active: number }>;
-  /** Latest notAfter among leaves signed by these intermediates, or null if none. */
+  /** Latest notAfter among workload leaves signed by these intermediates (not the CA's own), or null if none. */
   latestLeafExpiry(generationIds: readonly string[]): Promise<number | null>;
 
   /** A number that changes whenever another process commits; lets a server notice CLI changes. */

@@ -3,11 +3,16 @@
 import { generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { AsnConvert } from '@peculiar/asn1-schema';
 import { Certificate, type Extension } from '@peculiar/asn1-x509';
-import { parseSpiffeId } from '../../common/spiffe-id.js';
 import { caSubject } from '../../ca/issuer/names.js';
 import { signCertificate } from '../../ca/issuer/sign.js';
 import { signingKeyFor } from '../../ca/issuer/signing-key.js';
-import { buildCaTemplate, buildLeafTemplate, type IssuerInfo, subjectKeyIdFor } from '../../ca/issuer/template.js';
+import {
+  buildCaTemplate,
+  buildLeafTemplate,
+  type IssuerInfo,
+  subjectKeyIdFor,
+} from '../../ca/issuer/template.js';
+import { parseSpiffeId } from '../../common/spiffe-id.js';
 
 export const HOUR_MS = 3_600_000;
 
@@ -17,7 +22,10 @@ export interface TestCa {
   readonly info: IssuerInfo;
 }
 
-export function ecKey(curve: 'prime256v1' | 'secp384r1' = 'prime256v1'): { privateKey: KeyObject; publicKey: KeyObject } {
+export function ecKey(curve: 'prime256v1' | 'secp384r1' = 'prime256v1'): {
+  privateKey: KeyObject;
+  publicKey: KeyObject;
+} {
   return generateKeyPairSync('ec', { namedCurve: curve });
 }
 
@@ -26,13 +34,19 @@ export function spkiOf(publicKey: KeyObject): Buffer {
 }
 
 function caInfo(der: Buffer, spki: Uint8Array): IssuerInfo {
-  return { subject: AsnConvert.parse(der, Certificate).tbsCertificate.subject, subjectKeyId: subjectKeyIdFor(spki) };
+  return {
+    subject: AsnConvert.parse(der, Certificate).tbsCertificate.subject,
+    subjectKeyId: subjectKeyIdFor(spki),
+  };
 }
 
 /** A self-signed root valid for [notBefore, notAfter]. */
 export function makeRoot(notBefore: Date, notAfter: Date, pair = ecKey()): TestCa {
   const spki = spkiOf(pair.publicKey);
-  const template = buildCaTemplate({ subject: caSubject('Test Root', 'root-1'), spki, notBefore, notAfter }, null);
+  const template = buildCaTemplate(
+    { subject: caSubject('Test Root', 'root-1'), spki, notBefore, notAfter },
+    null,
+  );
   const der = signCertificate(template, signingKeyFor(pair.privateKey));
   return { der, key: pair.privateKey, info: caInfo(der, spki) };
 }
