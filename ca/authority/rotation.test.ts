@@ -149,6 +149,12 @@ describe('planRotation: roots', () => {
     ]);
   });
 
+  it('switches to a lone prepared root with nothing to retire', () => {
+    expect(planRotation(3 * H, [pending], policy)).toEqual([
+      { kind: 'switch-root', id: 'root-2', retiringId: null },
+    ]);
+  });
+
   it('prepares a new root when the active root enters its last sixth', () => {
     const freshInt = { ...int1, notBefore: 49 * H, notAfter: 55 * H };
     expect(planRotation(50 * H - 1, [root1, freshInt], policy)).toEqual([]);

@@ -123,6 +123,14 @@ describe('loadCaConfig reports every problem at once', () => {
     expect(err.message).toMatch(/ttl: .*dflt/);
   });
 
+  it('names a misplaced key without echoing its value or the rest of the section', () => {
+    // A common slip: the passphrase itself instead of passphraseEnv / passphraseFile.
+    const file = yamlFile('dataDir: /d\nkeys:\n  passphrase: s3cret-passphrase\n');
+    const err = refusal(() => loadCaConfig(file, {}));
+    expect(err.message).toMatch(/keys: .*passphrase/);
+    expect(err.message).not.toContain('s3cret-passphrase');
+  });
+
   it('reports a bad flag value under its dotted key', () => {
     const err = refusal(() =>
       loadCaConfig(undefined, { dataDir: '/d', 'limits.csrBurst': -3, 'log.level': 'loud' }),
