@@ -6,7 +6,12 @@ export default defineConfig({
       {
         test: {
           name: 'unit',
-          include: ['ca/**/*.test.ts', 'sidecar/**/*.test.ts', 'common/**/*.test.ts', 'test/docs/**/*.test.ts'],
+          include: [
+            'ca/**/*.test.ts',
+            'sidecar/**/*.test.ts',
+            'common/**/*.test.ts',
+            'test/docs/**/*.test.ts',
+          ],
           setupFiles: ['test/helpers/setup.ts'],
         },
       },

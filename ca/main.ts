@@ -1,8 +1,9 @@
 // `tether ca serve`: wires store, authority, attestors, issuer and the gRPC and ops listeners
 // together, runs the rotation schedule, and shuts down cleanly on SIGTERM/SIGINT.
-import tls from 'node:tls';
+
 import type { Server as HttpServer } from 'node:http';
-import { systemClock, type Clock } from '../common/clock.js';
+import tls from 'node:tls';
+import { type Clock, systemClock } from '../common/clock.js';
 import type { Logger } from '../common/logging.js';
 import type { Attestor } from './attestation/attestor.js';
 import { JoinTokenAttestor } from './attestation/join-token.js';
@@ -88,13 +89,25 @@ export async function serveCa(config: CaConfig, log: Logger, clock: Clock = syst
     ttl: { defaultTtlSeconds: config.defaultTtlSeconds, maxTtlSeconds: config.maxTtlSeconds },
     csrRate: new TokenBucket(config.csrPerSecond, config.csrBurst, clock),
     failures: new FailureTracker(
-      { maxFailures: config.failures.max, windowMs: config.failures.windowMs, blockMs: config.failures.blockMs, maxKeys: 100_000 },
+      {
+        maxFailures: config.failures.max,
+        windowMs: config.failures.windowMs,
+        blockMs: config.failures.blockMs,
+        maxKeys: 100_000,
+      },
       clock,
     ),
     metrics,
     maxCsrBytes: config.maxCsrBytes,
   });
-  const grpc = new CaGrpcServer({ log: log.child({ module: 'grpc' }), issuer, authority, serving, metrics, maxMessageBytes: config.maxMessageBytes });
+  const grpc = new CaGrpcServer({
+    log: log.child({ module: 'grpc' }),
+    issuer,
+    authority,
+    serving,
+    metrics,
+    maxMessageBytes: config.maxMessageBytes,
+  });
   const grpcPort = await grpc.listen(config.listen);
   const ops = splitHostPort(config.metricsListen);
   const notReadyReason = () => {
@@ -105,7 +118,11 @@ export async function serveCa(config: CaConfig, log: Logger, clock: Clock = syst
     }
     return serving.get() ? null : 'no serving certificate';
   };
-  const opsServer: { server: HttpServer; port: number } = await startOpsServer({ log, metrics, notReadyReason }, ops.host, ops.port);
+  const opsServer: { server: HttpServer; port: number } = await startOpsServer(
+    { log, metrics, notReadyReason },
+    ops.host,
+    ops.port,
+  );
   updateGauges(metrics, authority);
 
   let ticking = false;
@@ -125,8 +142,13 @@ export async function serveCa(config: CaConfig, log: Logger, clock: Clock = syst
   };
   const timer = setInterval(() => void tick(), config.checkIntervalMs);
   authority.onChange((change) => {
-    if (change.bundleChanged) log.info({ sequence: authority.bundle().sequence, roots: authority.bundle().roots.length }, 'trust bundle changed');
-    if (change.signingChanged) log.info({ generation: authority.signingCa().generation.id }, 'signing CA changed');
+    if (change.bundleChanged)
+      log.info(
+        { sequence: authority.bundle().sequence, roots: authority.bundle().roots.length },
+        'trust bundle changed',
+      );
+    if (change.signingChanged)
+      log.info({ generation: authority.signingCa().generation.id }, 'signing CA changed');
   });
 
   log.info(

@@ -9,7 +9,10 @@ export function parseDurationSeconds(input: string): number {
   const text = input.trim();
   const parts = text.match(/\d+(?:\.\d+)?(?:ms|s|m|h|d)/g);
   if (!parts || parts.join('') !== text) {
-    throw new TetherError('ERR_CONFIG_INVALID', `"${input}" is not a duration (expected e.g. "90s", "15m", "1h", "7d")`);
+    throw new TetherError(
+      'ERR_CONFIG_INVALID',
+      `"${input}" is not a duration (expected e.g. "90s", "15m", "1h", "7d")`,
+    );
   }
   let seconds = 0;
   for (const part of parts) {
@@ -21,7 +24,11 @@ export function parseDurationSeconds(input: string): number {
 
 /** Formats seconds as the shortest exact "1h", "90s", "7d" form. */
 export function formatDuration(seconds: number): string {
-  for (const [unit, size] of [['d', 86400], ['h', 3600], ['m', 60]] as const) {
+  for (const [unit, size] of [
+    ['d', 86400],
+    ['h', 3600],
+    ['m', 60],
+  ] as const) {
     if (seconds >= size && seconds % size === 0) return `${seconds / size}${unit}`;
   }
   return `${seconds}s`;

@@ -1,6 +1,6 @@
 // Reading certificates: identity (URI/DNS SANs), fingerprints and the RFC 8705 thumbprint.
 // Parsing uses @peculiar/asn1-x509 schemas, never string-splitting Node's SAN text.
-import { createHash, X509Certificate } from 'node:crypto';
+import { createHash, type X509Certificate } from 'node:crypto';
 import { AsnConvert } from '@peculiar/asn1-schema';
 import { Certificate, id_ce_subjectAltName, SubjectAlternativeName } from '@peculiar/asn1-x509';
 
@@ -43,7 +43,10 @@ export function serialHex(cert: X509Certificate): string {
 
 /** A short description safe to log: never the PEM. */
 export function describeCert(cert: X509Certificate, spiffeId?: string): Record<string, string> {
-  const out: Record<string, string> = { serial: serialHex(cert), notAfter: new Date(cert.validTo).toISOString() };
+  const out: Record<string, string> = {
+    serial: serialHex(cert),
+    notAfter: new Date(cert.validTo).toISOString(),
+  };
   if (spiffeId) out['spiffeId'] = spiffeId;
   return out;
 }

@@ -6,10 +6,24 @@ import path from 'node:path';
 
 const require = createRequire(import.meta.url);
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
-const gen = path.join(path.dirname(require.resolve('@grpc/proto-loader/package.json')), 'build/bin/proto-loader-gen-types.js');
+const gen = path.join(
+  path.dirname(require.resolve('@grpc/proto-loader/package.json')),
+  'build/bin/proto-loader-gen-types.js',
+);
 mkdirSync(path.join(root, 'proto/gen'), { recursive: true });
 execFileSync(
   process.execPath,
-  [gen, 'tether/ca/v1/ca.proto', '--longs=String', '--enums=String', '--defaults', '--oneofs', '--grpcLib=@grpc/grpc-js', '--outDir=proto/gen', '--importFileExtension=.js', '--includeDirs=proto'],
+  [
+    gen,
+    'tether/ca/v1/ca.proto',
+    '--longs=String',
+    '--enums=String',
+    '--defaults',
+    '--oneofs',
+    '--grpcLib=@grpc/grpc-js',
+    '--outDir=proto/gen',
+    '--importFileExtension=.js',
+    '--includeDirs=proto',
+  ],
   { cwd: root, stdio: 'inherit' },
 );

@@ -94,7 +94,8 @@ async function init(v: Values): Promise<string> {
   if (!v['trust-domain']) throw usage('init needs --trust-domain');
   const keyType = (v['key-type'] ?? 'ecdsa-p256') as CaKeyType;
   if (!CA_KEY_TYPES.includes(keyType)) throw usage(`--key-type must be one of ${CA_KEY_TYPES.join(', ')}`);
-  if (Boolean(v['upstream-cert']) !== Boolean(v['upstream-key'])) throw usage('--upstream-cert and --upstream-key go together');
+  if (Boolean(v['upstream-cert']) !== Boolean(v['upstream-key']))
+    throw usage('--upstream-cert and --upstream-key go together');
   const config = configFrom(v);
   const gens = await initCa({
     dataDir: config.dataDir,
@@ -107,7 +108,10 @@ async function init(v: Values): Promise<string> {
       ? { certFile: v['upstream-cert'], keyFile: v['upstream-key']!, bundleFile: v['upstream-bundle'] }
       : undefined,
   });
-  return [`initialized CA for trust domain ${v['trust-domain']} in ${config.dataDir}`, ...gens.map(describeGeneration)].join('\n');
+  return [
+    `initialized CA for trust domain ${v['trust-domain']} in ${config.dataDir}`,
+    ...gens.map(describeGeneration),
+  ].join('\n');
 }
 
 async function serve(v: Values): Promise<string | null> {
@@ -154,7 +158,8 @@ async function deny(v: Values, args: string[]): Promise<string> {
 }
 
 async function rotate(v: Values): Promise<string> {
-  if (Boolean(v.intermediate) === Boolean(v.root)) throw usage('rotate needs exactly one of --intermediate or --root');
+  if (Boolean(v.intermediate) === Boolean(v.root))
+    throw usage('rotate needs exactly one of --intermediate or --root');
   const { store, authority } = await openAuthority(configFrom(v));
   try {
     if (v.intermediate) {
@@ -202,7 +207,10 @@ export async function runCaCli(argv: string[]): Promise<number> {
     if (out !== null) process.stdout.write(out.endsWith('\n') ? out : `${out}\n`);
     return 0;
   } catch (err) {
-    const e = err instanceof TetherError ? err : new TetherError('ERR_INTERNAL', (err as Error).message, { cause: err });
+    const e =
+      err instanceof TetherError
+        ? err
+        : new TetherError('ERR_INTERNAL', (err as Error).message, { cause: err });
     process.stderr.write(`tether ca ${command}: ${e.message} [${e.code}]\n`);
     return e.code === 'ERR_USAGE' || e.code === 'ERR_CONFIG_INVALID' ? 2 : 1;
   }

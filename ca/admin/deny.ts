@@ -14,8 +14,12 @@ async function resolve(store: Store, t: DenyTarget): Promise<{ kind: DenyKind; v
   if (t.spiffeId && t.serial) throw new TetherError('ERR_USAGE', 'give --spiffe-id or --serial, not both');
   if (t.spiffeId) return { kind: 'spiffe_id', value: (await idInTrustDomain(store, t.spiffeId)).toString() };
   if (t.serial) {
-    const value = t.serial.toLowerCase().replace(/:/g, '').replace(/^(00)+(?=.)/, '');
-    if (!/^[0-9a-f]+$/.test(value)) throw new TetherError('ERR_USAGE', `--serial ${t.serial} is not hexadecimal`);
+    const value = t.serial
+      .toLowerCase()
+      .replace(/:/g, '')
+      .replace(/^(00)+(?=.)/, '');
+    if (!/^[0-9a-f]+$/.test(value))
+      throw new TetherError('ERR_USAGE', `--serial ${t.serial} is not hexadecimal`);
     return { kind: 'serial', value };
   }
   throw new TetherError('ERR_USAGE', 'give --spiffe-id ID or --serial HEX');
@@ -29,7 +33,8 @@ export async function denyAdd(store: Store, t: DenyTarget, reason: string): Prom
 
 export async function denyRemove(store: Store, t: DenyTarget): Promise<string> {
   const { kind, value } = await resolve(store, t);
-  if (!(await store.removeDeny(kind, value))) throw new TetherError('ERR_NOT_FOUND', `${value} is not on the deny list`);
+  if (!(await store.removeDeny(kind, value)))
+    throw new TetherError('ERR_NOT_FOUND', `${value} is not on the deny list`);
   return `removed ${value} from the deny list`;
 }
 
@@ -37,5 +42,7 @@ export async function denyList(store: Store, json: boolean): Promise<string> {
   const rows = await store.listDeny();
   if (json) return JSON.stringify(rows, null, 2);
   if (rows.length === 0) return 'deny list is empty';
-  return rows.map((r) => `${r.kind.padEnd(9)} ${r.value}  since ${new Date(r.createdAt).toISOString()}  ${r.reason}`).join('\n');
+  return rows
+    .map((r) => `${r.kind.padEnd(9)} ${r.value}  since ${new Date(r.createdAt).toISOString()}  ${r.reason}`)
+    .join('\n');
 }

@@ -47,26 +47,46 @@ function loadUpstream(opts: NonNullable<InitOptions['upstream']>, now: number): 
   try {
     key = createPrivateKey(readText(opts.keyFile, 'upstream key'));
   } catch (err) {
-    throw new TetherError('ERR_UPSTREAM_INVALID', `cannot parse the upstream key ${opts.keyFile} (unencrypted PEM expected)`, { cause: err });
+    throw new TetherError(
+      'ERR_UPSTREAM_INVALID',
+      `cannot parse the upstream key ${opts.keyFile} (unencrypted PEM expected)`,
+      { cause: err },
+    );
   }
   const x = new X509Certificate(cert!);
   const problems: string[] = [];
   if (!x.ca) problems.push('it is not a CA certificate (basicConstraints CA:true)');
   if (!x.checkPrivateKey(key)) problems.push('the key does not match the certificate');
-  if (now >= Date.parse(x.validTo) || now < Date.parse(x.validFrom)) problems.push('it is expired or not yet valid');
-  if (pathLength(cert!) === 0) problems.push('its pathLenConstraint is 0, so it cannot sign Tether\'s intermediates');
+  if (now >= Date.parse(x.validTo) || now < Date.parse(x.validFrom))
+    problems.push('it is expired or not yet valid');
+  if (pathLength(cert!) === 0)
+    problems.push("its pathLenConstraint is 0, so it cannot sign Tether's intermediates");
   const self = x.checkIssued(x) && x.verify(x.publicKey);
-  const bundle = opts.bundleFile ? fromPem(readText(opts.bundleFile, 'upstream bundle')) : self ? [cert!] : [];
-  if (bundle.length === 0) problems.push('it is not self-signed, so --upstream-bundle must name the roots it chains to');
-  if (bundle.length > 0 && !chainsTo([x, ...chain.map((c) => new X509Certificate(c))], bundle.map((b) => new X509Certificate(b)))) {
+  const bundle = opts.bundleFile
+    ? fromPem(readText(opts.bundleFile, 'upstream bundle'))
+    : self
+      ? [cert!]
+      : [];
+  if (bundle.length === 0)
+    problems.push('it is not self-signed, so --upstream-bundle must name the roots it chains to');
+  if (
+    bundle.length > 0 &&
+    !chainsTo(
+      [x, ...chain.map((c) => new X509Certificate(c))],
+      bundle.map((b) => new X509Certificate(b)),
+    )
+  ) {
     problems.push('its chain does not lead to a certificate in the upstream bundle');
   }
-  if (problems.length > 0) throw new TetherError('ERR_UPSTREAM_INVALID', `upstream CA rejected: ${problems.join('; ')}`);
+  if (problems.length > 0)
+    throw new TetherError('ERR_UPSTREAM_INVALID', `upstream CA rejected: ${problems.join('; ')}`);
   return { cert: cert!, chain, bundle, key };
 }
 
 function pathLength(der: Buffer): number | undefined {
-  const ext = AsnConvert.parse(der, Certificate).tbsCertificate.extensions?.find((e) => e.extnID === id_ce_basicConstraints);
+  const ext = AsnConvert.parse(der, Certificate).tbsCertificate.extensions?.find(
+    (e) => e.extnID === id_ce_basicConstraints,
+  );
   return ext ? AsnConvert.parse(ext.extnValue.buffer, BasicConstraints).pathLenConstraint : undefined;
 }
 
@@ -83,7 +103,10 @@ export async function initCa(opts: InitOptions): Promise<CaGeneration[]> {
   const trustDomain = parseTrustDomain(opts.trustDomain);
   const dir = dataDirPaths(opts.dataDir);
   if (existsSync(dir.dbFile)) {
-    throw new TetherError('ERR_CA_EXISTS', `${dir.root} already holds a CA; refusing to overwrite it (use another --data-dir)`);
+    throw new TetherError(
+      'ERR_CA_EXISTS',
+      `${dir.root} already holds a CA; refusing to overwrite it (use another --data-dir)`,
+    );
   }
   const now = systemClock.now();
   const upstream = opts.upstream ? loadUpstream(opts.upstream, now) : null;
@@ -91,7 +114,14 @@ export async function initCa(opts: InitOptions): Promise<CaGeneration[]> {
   const storage: KeyStorage = { keysDir: dir.keysDir, passphrase: opts.passphrase };
   const anchor = upstream
     ? adoptUpstream({ now, certDer: upstream.cert, key: upstream.key, storage })
-    : createRoot({ now, trustDomain, keyType: opts.keyType, ttlSeconds: opts.rootTtlSeconds, state: 'active', storage });
+    : createRoot({
+        now,
+        trustDomain,
+        keyType: opts.keyType,
+        ttlSeconds: opts.rootTtlSeconds,
+        state: 'active',
+        storage,
+      });
   const intermediate = createIntermediate({
     now,
     trustDomain,
@@ -104,7 +134,12 @@ export async function initCa(opts: InitOptions): Promise<CaGeneration[]> {
   });
   const store = new SqliteStore(dir.dbFile, { create: true });
   try {
-    await store.init({ trustDomain, keyType: opts.keyType, upstreamChain: upstream?.chain ?? [], upstreamBundle: upstream?.bundle ?? [] });
+    await store.init({
+      trustDomain,
+      keyType: opts.keyType,
+      upstreamChain: upstream?.chain ?? [],
+      upstreamBundle: upstream?.bundle ?? [],
+    });
     await store.applyGenerationChanges({ insert: [anchor.generation, intermediate.generation] });
   } finally {
     await store.close();

@@ -21,7 +21,10 @@ export async function openAuthority(config: CaConfig): Promise<{ store: Store; a
   const store = openStore(config.dataDir);
   const authority = await Authority.open({
     store,
-    storage: { keysDir: dir.keysDir, passphrase: readPassphrase({ env: config.passphraseEnv, file: config.passphraseFile }) },
+    storage: {
+      keysDir: dir.keysDir,
+      passphrase: readPassphrase({ env: config.passphraseEnv, file: config.passphraseFile }),
+    },
     clock: systemClock,
     log: createLogger({ level: process.env['TETHER_LOG_LEVEL'] ?? 'warn', destination: process.stderr }),
     policy: {
@@ -39,7 +42,10 @@ export async function idInTrustDomain(store: Store, input: string): Promise<Spif
   const id = parseWorkloadId(input);
   const meta = await store.meta();
   if (meta && id.trustDomain !== meta.trustDomain) {
-    throw new TetherError('ERR_TRUST_DOMAIN_MISMATCH', `${input} is not in this CA's trust domain ${meta.trustDomain}`);
+    throw new TetherError(
+      'ERR_TRUST_DOMAIN_MISMATCH',
+      `${input} is not in this CA's trust domain ${meta.trustDomain}`,
+    );
   }
   return id;
 }

@@ -30,14 +30,22 @@ export async function status(store: Store, json: boolean): Promise<string> {
   const gens = (await store.generations()).filter((g) => g.state !== 'retired').map(row);
   const issued = await store.countIssued(now);
   const bundle = await store.bundleState();
-  const report = { trustDomain: meta?.trustDomain, bundleSequence: bundle.sequence, generations: gens, issued };
+  const report = {
+    trustDomain: meta?.trustDomain,
+    bundleSequence: bundle.sequence,
+    generations: gens,
+    issued,
+  };
   if (json) return JSON.stringify(report, null, 2);
   const lines = [
     `trust domain:     ${report.trustDomain}`,
     `bundle sequence:  ${bundle.sequence}`,
     `certificates:     ${issued.total} issued, ${issued.active} unexpired`,
     '',
-    ...gens.map((g) => `${g.kind.padEnd(12)} ${g.state.padEnd(9)} ${g.id}\n  sha256:${g.sha256}\n  valid ${g.notBefore} .. ${g.notAfter}`),
+    ...gens.map(
+      (g) =>
+        `${g.kind.padEnd(12)} ${g.state.padEnd(9)} ${g.id}\n  sha256:${g.sha256}\n  valid ${g.notBefore} .. ${g.notAfter}`,
+    ),
   ];
   return lines.join('\n');
 }

@@ -10,7 +10,13 @@ export async function tokenCreate(
   o: { spiffeId: string; ttlSeconds: number; uses: number; dnsNames: string[] },
 ): Promise<string> {
   const spiffeId = await idInTrustDomain(store, o.spiffeId);
-  const { token } = await createJoinToken(store, { spiffeId, ttlSeconds: o.ttlSeconds, uses: o.uses, dnsNames: o.dnsNames, now: systemClock.now() });
+  const { token } = await createJoinToken(store, {
+    spiffeId,
+    ttlSeconds: o.ttlSeconds,
+    uses: o.uses,
+    dnsNames: o.dnsNames,
+    now: systemClock.now(),
+  });
   return token;
 }
 
@@ -32,13 +38,19 @@ export async function tokenList(store: Store, json: boolean): Promise<string> {
   }));
   if (json) return JSON.stringify(rows, null, 2);
   if (rows.length === 0) return 'no join tokens';
-  const lines = rows.map((r) => `${r.id}  ${r.state.padEnd(8)} uses left ${String(r.usesLeft).padEnd(4)} expires ${r.expiresAt}  ${r.spiffeId}`);
-  return ['ID            STATE    USES          EXPIRES                           SPIFFE ID', ...lines].join('\n');
+  const lines = rows.map(
+    (r) =>
+      `${r.id}  ${r.state.padEnd(8)} uses left ${String(r.usesLeft).padEnd(4)} expires ${r.expiresAt}  ${r.spiffeId}`,
+  );
+  return ['ID            STATE    USES          EXPIRES                           SPIFFE ID', ...lines].join(
+    '\n',
+  );
 }
 
 export async function tokenRevoke(store: Store, id: string): Promise<string> {
   const n = await store.revokeJoinTokens(id);
-  if (n === 0) throw new TetherError('ERR_NOT_FOUND', `no join token with id ${id} (see "tether ca token list")`);
+  if (n === 0)
+    throw new TetherError('ERR_NOT_FOUND', `no join token with id ${id} (see "tether ca token list")`);
   if (n > 1) return `revoked ${n} tokens matching ${id}`;
   return `revoked token ${id}`;
 }

@@ -28,8 +28,12 @@ export interface NewJoinToken {
 }
 
 /** Creates a token and stores its hash; returns the plaintext, which exists nowhere else. */
-export async function createJoinToken(store: Store, input: NewJoinToken): Promise<{ token: string; record: JoinTokenRecord }> {
-  if (!Number.isInteger(input.uses) || input.uses < 1) throw new TetherError('ERR_USAGE', '--uses must be a whole number ≥ 1');
+export async function createJoinToken(
+  store: Store,
+  input: NewJoinToken,
+): Promise<{ token: string; record: JoinTokenRecord }> {
+  if (!Number.isInteger(input.uses) || input.uses < 1)
+    throw new TetherError('ERR_USAGE', '--uses must be a whole number ≥ 1');
   const token = JOIN_TOKEN_PREFIX + randomBytes(32).toString('base64url');
   const record: JoinTokenRecord = {
     hash: hashJoinToken(token),

@@ -33,10 +33,14 @@ export class RenewalAttestor implements Attestor {
     const notBefore = Date.parse(cert.validFrom);
     const notAfter = Date.parse(cert.validTo);
     if (input.now < notBefore || input.now >= notAfter) {
-      throw new TetherError('ERR_CREDENTIAL_INVALID', 'the client certificate is expired or not yet valid; re-attest with a credential');
+      throw new TetherError(
+        'ERR_CREDENTIAL_INVALID',
+        'the client certificate is expired or not yet valid; re-attest with a credential',
+      );
     }
     const sans = readSans(cert.raw);
-    if (sans.uris.length !== 1) throw new TetherError('ERR_CREDENTIAL_INVALID', 'the client certificate has no single SPIFFE ID');
+    if (sans.uris.length !== 1)
+      throw new TetherError('ERR_CREDENTIAL_INVALID', 'the client certificate has no single SPIFFE ID');
     return {
       spiffeId: parseWorkloadId(sans.uris[0]!),
       dnsNames: sans.dnsNames,

@@ -59,7 +59,8 @@ export class Authority {
   static async open(opts: AuthorityOptions): Promise<Authority> {
     const authority = new Authority(opts);
     const meta = await opts.store.meta();
-    if (!meta) throw new TetherError('ERR_CA_NOT_INITIALIZED', 'the data dir holds no CA; run "tether ca init" first');
+    if (!meta)
+      throw new TetherError('ERR_CA_NOT_INITIALIZED', 'the data dir holds no CA; run "tether ca init" first');
     authority.meta = meta;
     await authority.reload();
     return authority;
@@ -79,7 +80,8 @@ export class Authority {
 
   /** The signing CA; ERR_CA_NOT_READY if no intermediate is active. */
   signingCa(): SigningCa {
-    if (!this.signing) throw new TetherError('ERR_CA_NOT_READY', 'the CA has no active signing certificate yet');
+    if (!this.signing)
+      throw new TetherError('ERR_CA_NOT_READY', 'the CA has no active signing certificate yet');
     return this.signing;
   }
 
@@ -145,7 +147,12 @@ export class Authority {
   private buildSigning(g: CaGeneration): SigningCa {
     const anchor = this.gens.find((a) => a.id === g.parentId);
     const upstream = anchor?.kind === 'upstream' ? [anchor.certDer, ...this.meta.upstreamChain] : [];
-    return { generation: g, signer: signingKeyFor(this.keyOf(g)), issuer: issuerInfoOf(g.certDer), chain: [g.certDer, ...upstream] };
+    return {
+      generation: g,
+      signer: signingKeyFor(this.keyOf(g)),
+      issuer: issuerInfoOf(g.certDer),
+      chain: [g.certDer, ...upstream],
+    };
   }
 
   private keyOf(g: CaGeneration): KeyObject {
@@ -178,7 +185,9 @@ export class Authority {
 
   /** `tether ca rotate --intermediate`: a new intermediate under the current anchor signs from now on. */
   async forceIntermediateRotation(): Promise<CaGeneration> {
-    const anchor = this.gens.find((g) => (g.kind === 'root' || g.kind === 'upstream') && g.state === 'active');
+    const anchor = this.gens.find(
+      (g) => (g.kind === 'root' || g.kind === 'upstream') && g.state === 'active',
+    );
     if (!anchor) throw new TetherError('ERR_CA_NOT_READY', 'no active root');
     const current = this.gens.find((g) => g.kind === 'intermediate' && g.state === 'active');
     await this.apply({ kind: 'replace-intermediate', parentId: anchor.id, retireId: current?.id ?? null });
@@ -188,7 +197,10 @@ export class Authority {
   /** `tether ca rotate --root`: publishes a new root; signing moves under it after propagation. */
   async startRootRotation(): Promise<CaGeneration> {
     if (this.isUpstream) {
-      throw new TetherError('ERR_ROTATION_REFUSED', 'this CA signs under an upstream CA: rotate the upstream CA instead');
+      throw new TetherError(
+        'ERR_ROTATION_REFUSED',
+        'this CA signs under an upstream CA: rotate the upstream CA instead',
+      );
     }
     if (this.gens.some((g) => g.kind === 'root' && g.state === 'prepared')) {
       throw new TetherError('ERR_ROTATION_REFUSED', 'a root rotation is already in progress');
@@ -200,7 +212,10 @@ export class Authority {
   private async apply(step: RotationStep): Promise<void> {
     const change = this.changeFor(step);
     await this.opts.store.applyGenerationChanges(change);
-    this.opts.log.info({ step: step.kind, generations: change.insert?.map((g) => g.id) }, 'CA rotation step applied');
+    this.opts.log.info(
+      { step: step.kind, generations: change.insert?.map((g) => g.id) },
+      'CA rotation step applied',
+    );
     await this.reload();
   }
 

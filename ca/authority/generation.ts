@@ -1,7 +1,8 @@
 // Creates CA generations (a root, or an intermediate under a root or the upstream CA): key,
 // certificate, key file on disk, and the record to store.
-import { randomBytes, X509Certificate } from 'node:crypto';
+
 import type { KeyObject } from 'node:crypto';
+import { randomBytes, X509Certificate } from 'node:crypto';
 import { AsnConvert } from '@peculiar/asn1-schema';
 import { Certificate, id_ce_subjectKeyIdentifier, SubjectKeyIdentifier } from '@peculiar/asn1-x509';
 import { caSubject } from '../issuer/names.js';
@@ -119,7 +120,12 @@ export function createIntermediate(opts: {
 }
 
 /** Records an operator-supplied upstream CA (its key is copied into the data dir, encrypted if asked). */
-export function adoptUpstream(opts: { now: number; certDer: Buffer; key: KeyObject; storage: KeyStorage }): NewGeneration {
+export function adoptUpstream(opts: {
+  now: number;
+  certDer: Buffer;
+  key: KeyObject;
+  storage: KeyStorage;
+}): NewGeneration {
   const id = newId('upstream', opts.now);
   const generation = record('upstream', id, null, opts.certDer, 'active', opts.now);
   writeKeyFile(opts.storage.keysDir, generation.keyFile, opts.key, opts.storage.passphrase);

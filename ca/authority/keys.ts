@@ -49,17 +49,28 @@ export function readKeyFile(keysDir: string, name: string, passphrase: string | 
     );
   }
   try {
-    return createPrivateKey(encrypted ? { key: pem, format: 'pem', passphrase: passphrase! } : { key: pem, format: 'pem' });
+    return createPrivateKey(
+      encrypted ? { key: pem, format: 'pem', passphrase: passphrase! } : { key: pem, format: 'pem' },
+    );
   } catch (err) {
-    throw new TetherError('ERR_KEY_UNREADABLE', `cannot decrypt CA key ${file}: wrong passphrase?`, { cause: err });
+    throw new TetherError('ERR_KEY_UNREADABLE', `cannot decrypt CA key ${file}: wrong passphrase?`, {
+      cause: err,
+    });
   }
 }
 
 /** Resolves the key passphrase from an environment variable or a file (first line), if either is set. */
-export function readPassphrase(source: { env?: string | undefined; file?: string | undefined }): string | null {
+export function readPassphrase(source: {
+  env?: string | undefined;
+  file?: string | undefined;
+}): string | null {
   if (source.env) {
     const value = process.env[source.env];
-    if (!value) throw new TetherError('ERR_USAGE', `environment variable ${source.env} (key passphrase) is empty or unset`);
+    if (!value)
+      throw new TetherError(
+        'ERR_USAGE',
+        `environment variable ${source.env} (key passphrase) is empty or unset`,
+      );
     return value;
   }
   if (source.file) {
@@ -68,7 +79,9 @@ export function readPassphrase(source: { env?: string | undefined; file?: string
       if (value.length === 0) throw new Error('empty');
       return value;
     } catch (err) {
-      throw new TetherError('ERR_USAGE', `cannot read the key passphrase from ${source.file}`, { cause: err });
+      throw new TetherError('ERR_USAGE', `cannot read the key passphrase from ${source.file}`, {
+        cause: err,
+      });
     }
   }
   return null;

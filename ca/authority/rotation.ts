@@ -46,7 +46,8 @@ function rootSteps(now: number, gens: readonly CaGeneration[], policy: RotationP
     return [{ kind: 'switch-root', id: pending.id, retiringId: active?.id ?? null }];
   }
   // A self-managed root entering its last sixth starts its own rotation.
-  if (active?.kind === 'root' && !pending && now >= lifePoint(active, 5 / 6)) return [{ kind: 'prepare-root' }];
+  if (active?.kind === 'root' && !pending && now >= lifePoint(active, 5 / 6))
+    return [{ kind: 'prepare-root' }];
   return [];
 }
 
@@ -57,7 +58,9 @@ function intermediateSteps(now: number, gens: readonly CaGeneration[]): Rotation
   if (!active || active.parentId !== anchor.id || now >= active.notAfter) {
     return [{ kind: 'replace-intermediate', parentId: anchor.id, retireId: active?.id ?? null }];
   }
-  const next = gens.find((g) => g.kind === 'intermediate' && g.state === 'prepared' && g.parentId === anchor.id);
+  const next = gens.find(
+    (g) => g.kind === 'intermediate' && g.state === 'prepared' && g.parentId === anchor.id,
+  );
   const { prepareAt, activateAt } = intermediateSchedule(active);
   if (!next && now >= prepareAt) return [{ kind: 'prepare-intermediate', parentId: anchor.id }];
   if (next && now >= activateAt) return [{ kind: 'activate-intermediate', id: next.id, retireId: active.id }];

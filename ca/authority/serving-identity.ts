@@ -96,7 +96,10 @@ export class ServingIdentity {
       null,
       now,
     );
-    this.o.log.info({ serial, spiffeId: spiffeId.toString(), notAfter: leaf.validTo, dnsNames }, 'CA serving certificate issued');
+    this.o.log.info(
+      { serial, spiffeId: spiffeId.toString(), notAfter: leaf.validTo, dnsNames },
+      'CA serving certificate issued',
+    );
     const keyPem = this.key.export({ type: 'pkcs8', format: 'pem' }) as string;
     return { chainPem: certsToPem([der, ...ca.chain]), keyPem, leaf };
   }

@@ -9,25 +9,113 @@ export interface SettingDoc {
 }
 
 export const CA_SETTINGS: readonly SettingDoc[] = [
-  { key: 'dataDir', default: '(required)', flag: '--data-dir', description: 'Directory holding the store (tether.db) and CA keys (keys/).' },
-  { key: 'listen', default: '127.0.0.1:8443', flag: '--listen', description: 'gRPC (TLS) address of tether.ca.v1.CertificateAuthority.' },
-  { key: 'metricsListen', default: '127.0.0.1:9090', flag: '--metrics-listen', description: 'HTTP address for /healthz, /readyz and /metrics.' },
-  { key: 'dnsNames', default: '[]', flag: '--dns-name', description: "Extra DNS names for the CA's serving certificate (localhost, 127.0.0.1, ::1 and the host name are always included)." },
-  { key: 'ttl.default', default: '1h', flag: '--default-ttl', description: 'Leaf lifetime when a request asks for 0.' },
-  { key: 'ttl.max', default: '24h', flag: '--max-ttl', description: 'Longest leaf lifetime; longer requests are clamped. The minimum is fixed at 10s.' },
-  { key: 'ttl.serving', default: '24h', description: "Lifetime of the CA's own serving certificate (reissued at half-life)." },
-  { key: 'rotation.intermediateTtl', default: '7d', description: 'Lifetime of each intermediate signing CA. The next is prepared at ½ and activated at ⅚ of its life; keep ⅙ of it ≥ ttl.max.' },
-  { key: 'rotation.rootTtl', default: '3650d', description: 'Lifetime of a new self-signed root (set at init and root rotation). A root in its last sixth rotates itself.' },
-  { key: 'rotation.rootPropagation', default: '1h', description: 'How long a new root sits in the bundle before signing moves under it.' },
-  { key: 'rotation.checkInterval', default: '1s', description: 'How often the CA checks its rotation schedule and the store for changes made by the CLI.' },
-  { key: 'limits.csrPerSecond', default: '5000', description: 'Global sustained CSR rate; beyond it callers get RESOURCE_EXHAUSTED.' },
+  {
+    key: 'dataDir',
+    default: '(required)',
+    flag: '--data-dir',
+    description: 'Directory holding the store (tether.db) and CA keys (keys/).',
+  },
+  {
+    key: 'listen',
+    default: '127.0.0.1:8443',
+    flag: '--listen',
+    description: 'gRPC (TLS) address of tether.ca.v1.CertificateAuthority.',
+  },
+  {
+    key: 'metricsListen',
+    default: '127.0.0.1:9090',
+    flag: '--metrics-listen',
+    description: 'HTTP address for /healthz, /readyz and /metrics.',
+  },
+  {
+    key: 'dnsNames',
+    default: '[]',
+    flag: '--dns-name',
+    description:
+      "Extra DNS names for the CA's serving certificate (localhost, 127.0.0.1, ::1 and the host name are always included).",
+  },
+  {
+    key: 'ttl.default',
+    default: '1h',
+    flag: '--default-ttl',
+    description: 'Leaf lifetime when a request asks for 0.',
+  },
+  {
+    key: 'ttl.max',
+    default: '24h',
+    flag: '--max-ttl',
+    description: 'Longest leaf lifetime; longer requests are clamped. The minimum is fixed at 10s.',
+  },
+  {
+    key: 'ttl.serving',
+    default: '24h',
+    description: "Lifetime of the CA's own serving certificate (reissued at half-life).",
+  },
+  {
+    key: 'rotation.intermediateTtl',
+    default: '7d',
+    description:
+      'Lifetime of each intermediate signing CA. The next is prepared at ½ and activated at ⅚ of its life; keep ⅙ of it ≥ ttl.max.',
+  },
+  {
+    key: 'rotation.rootTtl',
+    default: '3650d',
+    description:
+      'Lifetime of a new self-signed root (set at init and root rotation). A root in its last sixth rotates itself.',
+  },
+  {
+    key: 'rotation.rootPropagation',
+    default: '1h',
+    description: 'How long a new root sits in the bundle before signing moves under it.',
+  },
+  {
+    key: 'rotation.checkInterval',
+    default: '1s',
+    description: 'How often the CA checks its rotation schedule and the store for changes made by the CLI.',
+  },
+  {
+    key: 'limits.csrPerSecond',
+    default: '5000',
+    description: 'Global sustained CSR rate; beyond it callers get RESOURCE_EXHAUSTED.',
+  },
   { key: 'limits.csrBurst', default: '10000', description: 'Burst allowance of the global CSR rate.' },
-  { key: 'limits.failures.max', default: '100', description: 'Failed attestations from one source within the window that block it.' },
-  { key: 'limits.failures.window', default: '60s', description: 'Sliding window for counting failed attestations.' },
+  {
+    key: 'limits.failures.max',
+    default: '100',
+    description: 'Failed attestations from one source within the window that block it.',
+  },
+  {
+    key: 'limits.failures.window',
+    default: '60s',
+    description: 'Sliding window for counting failed attestations.',
+  },
   { key: 'limits.failures.block', default: '5m', description: 'How long a source stays blocked.' },
-  { key: 'limits.maxCsrBytes', default: '16384', description: 'Largest CSR accepted (INVALID_ARGUMENT beyond).' },
-  { key: 'limits.maxMessageBytes', default: '65536', description: 'Largest gRPC message accepted (RESOURCE_EXHAUSTED beyond).' },
-  { key: 'keys.passphraseEnv', default: '(none)', flag: '--key-passphrase-env', description: 'Environment variable holding the passphrase that encrypts CA keys at rest.' },
-  { key: 'keys.passphraseFile', default: '(none)', flag: '--key-passphrase-file', description: 'File whose first line is the CA key passphrase.' },
-  { key: 'log.level', default: 'info', flag: '--log-level', description: 'pino log level (trace, debug, info, warn, error, fatal).' },
+  {
+    key: 'limits.maxCsrBytes',
+    default: '16384',
+    description: 'Largest CSR accepted (INVALID_ARGUMENT beyond).',
+  },
+  {
+    key: 'limits.maxMessageBytes',
+    default: '65536',
+    description: 'Largest gRPC message accepted (RESOURCE_EXHAUSTED beyond).',
+  },
+  {
+    key: 'keys.passphraseEnv',
+    default: '(none)',
+    flag: '--key-passphrase-env',
+    description: 'Environment variable holding the passphrase that encrypts CA keys at rest.',
+  },
+  {
+    key: 'keys.passphraseFile',
+    default: '(none)',
+    flag: '--key-passphrase-file',
+    description: 'File whose first line is the CA key passphrase.',
+  },
+  {
+    key: 'log.level',
+    default: 'info',
+    flag: '--log-level',
+    description: 'pino log level (trace, debug, info, warn, error, fatal).',
+  },
 ];

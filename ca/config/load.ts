@@ -53,7 +53,10 @@ function readYaml(file: string): Obj {
   try {
     doc = parseYaml(text);
   } catch (err) {
-    throw new TetherError('ERR_CONFIG_INVALID', `config file ${file} is not valid YAML: ${(err as Error).message}`);
+    throw new TetherError(
+      'ERR_CONFIG_INVALID',
+      `config file ${file} is not valid YAML: ${(err as Error).message}`,
+    );
   }
   if (doc === null || doc === undefined) return {};
   if (typeof doc !== 'object' || Array.isArray(doc)) {
@@ -86,7 +89,10 @@ export function loadCaConfig(file: string | undefined, overrides: Record<string,
       const keys = i.code === 'unrecognized_keys' ? ` (${i.keys.join(', ')})` : '';
       return `  ${key}: ${i.message}${keys}; got ${describe(lookup(raw, i.path))}`;
     });
-    throw new TetherError('ERR_CONFIG_INVALID', `invalid CA configuration${file ? ` in ${file}` : ''}:\n${lines.join('\n')}`);
+    throw new TetherError(
+      'ERR_CONFIG_INVALID',
+      `invalid CA configuration${file ? ` in ${file}` : ''}:\n${lines.join('\n')}`,
+    );
   }
   const c = result.data;
   const seconds = parseDurationSeconds;
@@ -120,10 +126,13 @@ export function loadCaConfig(file: string | undefined, overrides: Record<string,
 
 function checkConsistency(c: CaConfig): CaConfig {
   const problems: string[] = [];
-  if (c.defaultTtlSeconds < 10) problems.push(`  ttl.default: must be at least 10s; got ${c.defaultTtlSeconds}s`);
+  if (c.defaultTtlSeconds < 10)
+    problems.push(`  ttl.default: must be at least 10s; got ${c.defaultTtlSeconds}s`);
   if (c.maxTtlSeconds < c.defaultTtlSeconds) problems.push('  ttl.max: must not be shorter than ttl.default');
   if (c.intermediateTtlSeconds < 10) problems.push('  rotation.intermediateTtl: must be at least 10s');
-  if (c.rootTtlSeconds <= c.intermediateTtlSeconds) problems.push('  rotation.rootTtl: must be longer than rotation.intermediateTtl');
-  if (problems.length > 0) throw new TetherError('ERR_CONFIG_INVALID', `invalid CA configuration:\n${problems.join('\n')}`);
+  if (c.rootTtlSeconds <= c.intermediateTtlSeconds)
+    problems.push('  rotation.rootTtl: must be longer than rotation.intermediateTtl');
+  if (problems.length > 0)
+    throw new TetherError('ERR_CONFIG_INVALID', `invalid CA configuration:\n${problems.join('\n')}`);
   return c;
 }

@@ -15,7 +15,9 @@ const duration = z.string().refine(
   { message: 'expected a duration like "90s", "15m", "1h" or "7d"' },
 );
 
-const hostPort = z.string().regex(/^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, 'expected host:port, e.g. 127.0.0.1:8443');
+const hostPort = z
+  .string()
+  .regex(/^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, 'expected host:port, e.g. 127.0.0.1:8443');
 const positiveInt = z.number().int().positive();
 
 export const caConfigSchema = z
@@ -25,7 +27,11 @@ export const caConfigSchema = z
     metricsListen: hostPort.default('127.0.0.1:9090'),
     dnsNames: z.array(z.string().regex(/^[A-Za-z0-9*.-]+$/, 'expected a DNS name')).default([]),
     ttl: z
-      .object({ default: duration.default('1h'), max: duration.default('24h'), serving: duration.default('24h') })
+      .object({
+        default: duration.default('1h'),
+        max: duration.default('24h'),
+        serving: duration.default('24h'),
+      })
       .strict()
       .prefault({}),
     rotation: z
@@ -42,7 +48,11 @@ export const caConfigSchema = z
         csrPerSecond: positiveInt.default(5000),
         csrBurst: positiveInt.default(10000),
         failures: z
-          .object({ max: positiveInt.default(100), window: duration.default('60s'), block: duration.default('5m') })
+          .object({
+            max: positiveInt.default(100),
+            window: duration.default('60s'),
+            block: duration.default('5m'),
+          })
           .strict()
           .prefault({}),
         maxCsrBytes: positiveInt.default(16384),
@@ -50,8 +60,14 @@ export const caConfigSchema = z
       })
       .strict()
       .prefault({}),
-    keys: z.object({ passphraseEnv: z.string().optional(), passphraseFile: z.string().optional() }).strict().prefault({}),
-    log: z.object({ level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal']).default('info') }).strict().prefault({}),
+    keys: z
+      .object({ passphraseEnv: z.string().optional(), passphraseFile: z.string().optional() })
+      .strict()
+      .prefault({}),
+    log: z
+      .object({ level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal']).default('info') })
+      .strict()
+      .prefault({}),
   })
   .strict();
 

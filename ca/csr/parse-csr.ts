@@ -61,13 +61,20 @@ function decode(der: Uint8Array): CertificationRequest {
 function describeKey(key: KeyObject): { keyType: CsrKeyType; keyDescription: string } {
   const type = key.asymmetricKeyType;
   const details = key.asymmetricKeyDetails ?? {};
-  if (type === 'ec' && details.namedCurve === 'prime256v1') return { keyType: 'ec', keyDescription: 'ecdsa-p256' };
-  if (type === 'ec' && details.namedCurve === 'secp384r1') return { keyType: 'ec', keyDescription: 'ecdsa-p384' };
+  if (type === 'ec' && details.namedCurve === 'prime256v1')
+    return { keyType: 'ec', keyDescription: 'ecdsa-p256' };
+  if (type === 'ec' && details.namedCurve === 'secp384r1')
+    return { keyType: 'ec', keyDescription: 'ecdsa-p384' };
   if (type === 'ed25519') return { keyType: 'ed25519', keyDescription: 'ed25519' };
   if (type === 'rsa' && (details.modulusLength ?? 0) >= 2048) {
     return { keyType: 'rsa', keyDescription: `rsa-${details.modulusLength}` };
   }
-  const what = type === 'ec' ? `ECDSA curve ${details.namedCurve}` : type === 'rsa' ? `RSA-${details.modulusLength}` : type;
+  const what =
+    type === 'ec'
+      ? `ECDSA curve ${details.namedCurve}`
+      : type === 'rsa'
+        ? `RSA-${details.modulusLength}`
+        : type;
   throw new TetherError(
     'ERR_CSR_KEY_UNSUPPORTED',
     `CSR key ${what} is not accepted (use ECDSA P-256 or P-384, RSA of 2048 bits or more, or Ed25519)`,
@@ -78,14 +85,19 @@ function readPublicKey(spki: Buffer): KeyObject {
   try {
     return createPublicKey({ key: spki, format: 'der', type: 'spki' });
   } catch (err) {
-    throw new TetherError('ERR_CSR_KEY_UNSUPPORTED', 'CSR public key is not a supported or valid key', { cause: err });
+    throw new TetherError('ERR_CSR_KEY_UNSUPPORTED', 'CSR public key is not a supported or valid key', {
+      cause: err,
+    });
   }
 }
 
 function checkSignature(csr: CertificationRequest, key: KeyObject, keyType: CsrKeyType): void {
   const algorithm = SIGNATURE_ALGORITHMS[csr.signatureAlgorithm.algorithm];
   if (!algorithm) {
-    throw new TetherError('ERR_CSR_SIGNATURE_INVALID', `CSR signature algorithm ${csr.signatureAlgorithm.algorithm} is not accepted`);
+    throw new TetherError(
+      'ERR_CSR_SIGNATURE_INVALID',
+      `CSR signature algorithm ${csr.signatureAlgorithm.algorithm} is not accepted`,
+    );
   }
   const [hash, sigKeyType] = algorithm;
   if (sigKeyType !== keyType) {
@@ -97,9 +109,12 @@ function checkSignature(csr: CertificationRequest, key: KeyObject, keyType: CsrK
   try {
     ok = verify(hash, new Uint8Array(info), key, new Uint8Array(csr.signature));
   } catch (err) {
-    throw new TetherError('ERR_CSR_SIGNATURE_INVALID', 'CSR signature does not verify with its public key', { cause: err });
+    throw new TetherError('ERR_CSR_SIGNATURE_INVALID', 'CSR signature does not verify with its public key', {
+      cause: err,
+    });
   }
-  if (!ok) throw new TetherError('ERR_CSR_SIGNATURE_INVALID', 'CSR signature does not verify with its public key');
+  if (!ok)
+    throw new TetherError('ERR_CSR_SIGNATURE_INVALID', 'CSR signature does not verify with its public key');
 }
 
 function requestedExtensions(csr: CertificationRequest): Extensions {
@@ -113,8 +128,15 @@ function requestedExtensions(csr: CertificationRequest): Extensions {
   }
 }
 
-function readRequests(extensions: Extensions): Pick<ParsedCsr, 'requestedUris' | 'requestedDnsNames' | 'requestedIpAddresses' | 'requestsCa'> {
-  const out = { requestedUris: [] as string[], requestedDnsNames: [] as string[], requestedIpAddresses: [] as string[], requestsCa: false };
+function readRequests(
+  extensions: Extensions,
+): Pick<ParsedCsr, 'requestedUris' | 'requestedDnsNames' | 'requestedIpAddresses' | 'requestsCa'> {
+  const out = {
+    requestedUris: [] as string[],
+    requestedDnsNames: [] as string[],
+    requestedIpAddresses: [] as string[],
+    requestsCa: false,
+  };
   try {
     for (const e of extensions) {
       if (e.extnID === id_ce_subjectAltName) {

@@ -37,7 +37,8 @@ export interface GrpcServerOptions {
 
 function credentialOf(req: SignCertificateRequest__Output): Credential {
   if (req.credential === 'joinToken') return { kind: 'join_token', token: req.joinToken ?? '' };
-  if (req.credential === 'kubernetesToken') return { kind: 'kubernetes_token', token: req.kubernetesToken ?? '' };
+  if (req.credential === 'kubernetesToken')
+    return { kind: 'kubernetes_token', token: req.kubernetesToken ?? '' };
   return { kind: 'none' };
 }
 
@@ -73,9 +74,12 @@ export class CaGrpcServer {
     });
     const service = caProto().tether.ca.v1.CertificateAuthority.service;
     this.server.addService(service, {
-      SignCertificate: (call: ServerUnaryCall<SignCertificateRequest__Output, SignCertificateResponse>, cb: sendUnaryData<SignCertificateResponse>) =>
-        void this.signCertificate(call, cb),
-      WatchTrustBundle: (call: ServerWritableStream<WatchTrustBundleRequest__Output, TrustBundle>) => this.watchTrustBundle(call),
+      SignCertificate: (
+        call: ServerUnaryCall<SignCertificateRequest__Output, SignCertificateResponse>,
+        cb: sendUnaryData<SignCertificateResponse>,
+      ) => void this.signCertificate(call, cb),
+      WatchTrustBundle: (call: ServerWritableStream<WatchTrustBundleRequest__Output, TrustBundle>) =>
+        this.watchTrustBundle(call),
     });
     o.serving.onChange((cert) => this.tls.setIdentity(cert.chainPem, cert.keyPem));
     o.authority.onChange(() => this.tls.setCa(certsToPem(o.authority.bundle().roots)));
@@ -129,7 +133,10 @@ export class CaGrpcServer {
       const e = asTetherError(err);
       const code = GRPC_STATUS[e.code];
       const level = code === status.INTERNAL ? 'error' : 'warn';
-      this.o.log[level]({ code: e.code, peer: peer.address, err: e.cause ?? undefined }, `SignCertificate refused: ${e.message}`);
+      this.o.log[level](
+        { code: e.code, peer: peer.address, err: e.cause ?? undefined },
+        `SignCertificate refused: ${e.message}`,
+      );
       const metadata = new Metadata();
       metadata.set('tether-error-code', e.code);
       cb({ code, details: e.message, metadata });

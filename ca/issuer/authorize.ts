@@ -8,15 +8,26 @@ import type { Store } from '../store/store.js';
 /** Refuses CSRs that ask for something no workload certificate may carry. */
 export function checkCsrShape(csr: ParsedCsr): void {
   if (csr.requestsCa) {
-    throw new TetherError('ERR_CSR_CA_REQUESTED', 'CSR asks for a CA certificate (basicConstraints CA:true); workloads get CA:false');
+    throw new TetherError(
+      'ERR_CSR_CA_REQUESTED',
+      'CSR asks for a CA certificate (basicConstraints CA:true); workloads get CA:false',
+    );
   }
 }
 
 /** The DNS names the leaf will carry (those requested, each one allowed), or a refusal. */
-export async function authorize(attested: Attestation, csr: ParsedCsr, trustDomain: string, store: Store): Promise<string[]> {
+export async function authorize(
+  attested: Attestation,
+  csr: ParsedCsr,
+  trustDomain: string,
+  store: Store,
+): Promise<string[]> {
   const id = attested.spiffeId.toString();
   if (attested.spiffeId.trustDomain !== trustDomain) {
-    throw new TetherError('ERR_TRUST_DOMAIN_MISMATCH', `identity ${id} is not in this CA's trust domain ${trustDomain}`);
+    throw new TetherError(
+      'ERR_TRUST_DOMAIN_MISMATCH',
+      `identity ${id} is not in this CA's trust domain ${trustDomain}`,
+    );
   }
   const denied = await store.isDenied(id, attested.presentedSerial);
   if (denied) {
@@ -31,12 +42,18 @@ export async function authorize(attested: Attestation, csr: ParsedCsr, trustDoma
     );
   }
   if (csr.requestedIpAddresses.length > 0) {
-    throw new TetherError('ERR_CSR_DNS_NOT_ALLOWED', 'CSR asks for IP address SANs; workload certificates do not carry them');
+    throw new TetherError(
+      'ERR_CSR_DNS_NOT_ALLOWED',
+      'CSR asks for IP address SANs; workload certificates do not carry them',
+    );
   }
   const allowed = new Set(attested.dnsNames.map((d) => d.toLowerCase()));
   const notAllowed = csr.requestedDnsNames.filter((d) => !allowed.has(d.toLowerCase()));
   if (notAllowed.length > 0) {
-    throw new TetherError('ERR_CSR_DNS_NOT_ALLOWED', `CSR asks for DNS names ${id} may not have: ${notAllowed.join(', ')}`);
+    throw new TetherError(
+      'ERR_CSR_DNS_NOT_ALLOWED',
+      `CSR asks for DNS names ${id} may not have: ${notAllowed.join(', ')}`,
+    );
   }
   return [...new Set(csr.requestedDnsNames.map((d) => d.toLowerCase()))];
 }

@@ -6,8 +6,8 @@ import { TetherError } from '../../common/errors.js';
 import type { Logger } from '../../common/logging.js';
 import { serialHex } from '../../common/x509.js';
 import type { Attestation, AttestationInput, Attestor, Credential, Peer } from '../attestation/attestor.js';
-import { BACKDATE_MS } from '../authority/generation.js';
 import type { Authority } from '../authority/authority.js';
+import { BACKDATE_MS } from '../authority/generation.js';
 import { type ParsedCsr, parseCsr } from '../csr/parse-csr.js';
 import type { FailureTracker } from '../limits/failure-tracker.js';
 import type { TokenBucket } from '../limits/token-bucket.js';
@@ -67,7 +67,11 @@ export class Issuer {
       this.guard(req.peer);
       const csr = parseCsr(req.csr, this.o.maxCsrBytes);
       checkCsrShape(csr);
-      const attested = await this.attest({ credential: req.credential, peer: req.peer, now: this.o.clock.now() });
+      const attested = await this.attest({
+        credential: req.credential,
+        peer: req.peer,
+        now: this.o.clock.now(),
+      });
       attestor = attested.attestor;
       const dnsNames = await authorize(attested, csr, this.o.authority.trustDomain, this.o.store);
       const issued = await this.signAndRecord(attested, csr, dnsNames, req);
@@ -101,12 +105,16 @@ export class Issuer {
   private async attest(input: AttestationInput): Promise<Attestation> {
     const attestor = this.o.attestors.find((a) => a.handles(input));
     if (!attestor) {
-      throw new TetherError('ERR_CREDENTIAL_INVALID', `credential type ${input.credential.kind} is not enabled on this CA`);
+      throw new TetherError(
+        'ERR_CREDENTIAL_INVALID',
+        `credential type ${input.credential.kind} is not enabled on this CA`,
+      );
     }
     try {
       return await attestor.attest(input);
     } catch (err) {
-      if (err instanceof TetherError && CREDENTIAL_FAILURES.has(err.code)) this.recordFailure(attestor.name, input.peer);
+      if (err instanceof TetherError && CREDENTIAL_FAILURES.has(err.code))
+        this.recordFailure(attestor.name, input.peer);
       throw err;
     }
   }
@@ -120,7 +128,12 @@ export class Issuer {
     this.o.metrics.blockedSources.set(this.o.failures.blocked().length);
   }
 
-  private async signAndRecord(attested: Attestation, csr: ParsedCsr, dnsNames: string[], req: IssueRequest): Promise<Issued> {
+  private async signAndRecord(
+    attested: Attestation,
+    csr: ParsedCsr,
+    dnsNames: string[],
+    req: IssueRequest,
+  ): Promise<Issued> {
     const ca = this.o.authority.signingCa();
     const now = this.o.clock.now();
     const ttlSeconds = resolveTtlSeconds(req.ttlSeconds, this.o.ttl, attested.maxTtlSeconds);
@@ -156,7 +169,13 @@ export class Issuer {
       now,
     );
     this.o.log.info(
-      { serial, spiffeId, notAfter: new Date(notAfter).toISOString(), attestor: attested.attestor, peer: req.peer.address },
+      {
+        serial,
+        spiffeId,
+        notAfter: new Date(notAfter).toISOString(),
+        attestor: attested.attestor,
+        peer: req.peer.address,
+      },
       'certificate issued',
     );
     return {

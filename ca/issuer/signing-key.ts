@@ -22,13 +22,22 @@ export function signingKeyFor(key: KeyObject): SigningKey {
   const type = key.asymmetricKeyType;
   if (type === 'ec') {
     const curve = key.asymmetricKeyDetails?.namedCurve;
-    if (curve === 'prime256v1') return { key, hash: 'sha256', algorithm: new AlgorithmIdentifier({ algorithm: ECDSA_SHA256 }) };
-    if (curve === 'secp384r1') return { key, hash: 'sha384', algorithm: new AlgorithmIdentifier({ algorithm: ECDSA_SHA384 }) };
+    if (curve === 'prime256v1')
+      return { key, hash: 'sha256', algorithm: new AlgorithmIdentifier({ algorithm: ECDSA_SHA256 }) };
+    if (curve === 'secp384r1')
+      return { key, hash: 'sha384', algorithm: new AlgorithmIdentifier({ algorithm: ECDSA_SHA384 }) };
   }
   if (type === 'rsa') {
-    return { key, hash: 'sha256', algorithm: new AlgorithmIdentifier({ algorithm: RSA_SHA256, parameters: DER_NULL }) };
+    return {
+      key,
+      hash: 'sha256',
+      algorithm: new AlgorithmIdentifier({ algorithm: RSA_SHA256, parameters: DER_NULL }),
+    };
   }
-  throw new TetherError('ERR_KEY_UNREADABLE', `unsupported CA key type ${type ?? 'unknown'} (use ECDSA P-256/P-384 or RSA)`);
+  throw new TetherError(
+    'ERR_KEY_UNREADABLE',
+    `unsupported CA key type ${type ?? 'unknown'} (use ECDSA P-256/P-384 or RSA)`,
+  );
 }
 
 /** Signs bytes with the key's algorithm; ECDSA signatures come out DER-encoded as X.509 needs. */

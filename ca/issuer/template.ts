@@ -95,7 +95,12 @@ function leafKeyUsage(keyType: string): KeyUsage {
   return new KeyUsage(flags);
 }
 
-function tbs(subject: Name, issuer: Name, input: { spki: Uint8Array; notBefore: Date; notAfter: Date }, extensions: Extension[]): TBSCertificate {
+function tbs(
+  subject: Name,
+  issuer: Name,
+  input: { spki: Uint8Array; notBefore: Date; notAfter: Date },
+  extensions: Extension[],
+): TBSCertificate {
   return new TBSCertificate({
     version: Version.v3,
     serialNumber: randomSerial(),
@@ -139,7 +144,9 @@ export function buildCaTemplate(input: CaTemplateInput, issuer: IssuerInfo | nul
   if (input.permittedTrustDomain) {
     // For URIs the constraint matches the host part, i.e. the SPIFFE trust domain.
     const permitted = new GeneralSubtrees([
-      new GeneralSubtree({ base: new GeneralName({ uniformResourceIdentifier: input.permittedTrustDomain }) }),
+      new GeneralSubtree({
+        base: new GeneralName({ uniformResourceIdentifier: input.permittedTrustDomain }),
+      }),
     ]);
     extensions.push(ext(id_ce_nameConstraints, true, new NameConstraints({ permittedSubtrees: permitted })));
   }

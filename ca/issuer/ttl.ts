@@ -10,11 +10,18 @@ export interface TtlPolicy {
 }
 
 /** Resolves the TTL for a request; `attestedMaxSeconds` is what the attestor allows this caller. */
-export function resolveTtlSeconds(requested: number, policy: TtlPolicy, attestedMaxSeconds: number | null): number {
+export function resolveTtlSeconds(
+  requested: number,
+  policy: TtlPolicy,
+  attestedMaxSeconds: number | null,
+): number {
   const max = Math.min(policy.maxTtlSeconds, attestedMaxSeconds ?? Number.POSITIVE_INFINITY);
   if (requested === 0) return Math.min(policy.defaultTtlSeconds, max);
   if (requested < MIN_TTL_SECONDS) {
-    throw new TetherError('ERR_TTL_TOO_SHORT', `ttl_seconds ${requested} is below the minimum of ${MIN_TTL_SECONDS}`);
+    throw new TetherError(
+      'ERR_TTL_TOO_SHORT',
+      `ttl_seconds ${requested} is below the minimum of ${MIN_TTL_SECONDS}`,
+    );
   }
   return Math.min(requested, max);
 }

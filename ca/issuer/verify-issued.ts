@@ -18,16 +18,24 @@ function expectedSan(e: IssuedExpectation): string {
 export function verifyIssued(der: Buffer, expected: IssuedExpectation): X509Certificate {
   const cert = new X509Certificate(der);
   const problems: string[] = [];
-  if (!cert.verify(expected.issuer.publicKey)) problems.push('signature does not verify under the signing CA');
+  if (!cert.verify(expected.issuer.publicKey))
+    problems.push('signature does not verify under the signing CA');
   if (!cert.checkIssued(expected.issuer)) problems.push('issuer does not match the signing CA');
   if (cert.ca) problems.push('certificate is a CA');
-  if (cert.subjectAltName !== expectedSan(expected)) problems.push('subjectAltName differs from the attested identity');
-  if (!cert.publicKey.export({ type: 'spki', format: 'der' }).equals(expected.spki)) problems.push('public key differs from the CSR');
-  if (Date.parse(cert.validTo) > Date.parse(expected.issuer.validTo)) problems.push('outlives the signing CA');
+  if (cert.subjectAltName !== expectedSan(expected))
+    problems.push('subjectAltName differs from the attested identity');
+  if (!cert.publicKey.export({ type: 'spki', format: 'der' }).equals(expected.spki))
+    problems.push('public key differs from the CSR');
+  if (Date.parse(cert.validTo) > Date.parse(expected.issuer.validTo))
+    problems.push('outlives the signing CA');
   if (problems.length > 0) {
-    throw new TetherError('ERR_ISSUED_CERT_INVALID', 'the CA produced an invalid certificate and withheld it', {
-      cause: new Error(problems.join('; ')),
-    });
+    throw new TetherError(
+      'ERR_ISSUED_CERT_INVALID',
+      'the CA produced an invalid certificate and withheld it',
+      {
+        cause: new Error(problems.join('; ')),
+      },
+    );
   }
   return cert;
 }

@@ -48,7 +48,9 @@ export class FailureTracker {
   /** Keys blocked right now, with when their block ends. */
   blocked(): { key: string; until: number }[] {
     const now = this.clock.now();
-    return [...this.entries].filter(([, e]) => e.blockedUntil > now).map(([key, e]) => ({ key, until: e.blockedUntil }));
+    return [...this.entries]
+      .filter(([, e]) => e.blockedUntil > now)
+      .map(([key, e]) => ({ key, until: e.blockedUntil }));
   }
 
   private touch(key: string): Entry {

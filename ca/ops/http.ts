@@ -12,7 +12,11 @@ export interface OpsServerOptions {
 }
 
 /** Starts the ops HTTP server on `host:port`; resolves with the bound port. */
-export async function startOpsServer(o: OpsServerOptions, host: string, port: number): Promise<{ server: Server; port: number }> {
+export async function startOpsServer(
+  o: OpsServerOptions,
+  host: string,
+  port: number,
+): Promise<{ server: Server; port: number }> {
   const server = createServer((req, res) => {
     const url = (req.url ?? '/').split('?')[0];
     if (req.method !== 'GET' && req.method !== 'HEAD') {
@@ -23,7 +27,9 @@ export async function startOpsServer(o: OpsServerOptions, host: string, port: nu
       res.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n');
     } else if (url === '/readyz') {
       const reason = o.notReadyReason();
-      res.writeHead(reason ? 503 : 200, { 'content-type': 'text/plain' }).end(reason ? `not ready: ${reason}\n` : 'ready\n');
+      res
+        .writeHead(reason ? 503 : 200, { 'content-type': 'text/plain' })
+        .end(reason ? `not ready: ${reason}\n` : 'ready\n');
     } else if (url === '/metrics') {
       o.metrics.registry.metrics().then(
         (text) => res.writeHead(200, { 'content-type': o.metrics.registry.contentType }).end(text),

@@ -1,5 +1,5 @@
 // The CA's Prometheus metrics, on a registry of its own (no global state).
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import { Metric } from '../../common/telemetry.js';
 
 export class CaMetrics {

@@ -82,9 +82,13 @@ const unders = (text: string | undefined): Buffer[] =>
 function storeError(err: unknown): never {
   if (err instanceof TetherError) throw err;
   const code = (err as { code?: string }).code ?? '';
-  throw new TetherError('ERR_STORE_UNAVAILABLE', 'the CA cannot record to its store right now; retry shortly', {
-    cause: new Error(`${code}: ${(err as Error).message}`),
-  });
+  throw new TetherError(
+    'ERR_STORE_UNAVAILABLE',
+    'the CA cannot record to its store right now; retry shortly',
+    {
+      cause: new Error(`${code}: ${(err as Error).message}`),
+    },
+  );
 }
 
 export class SqliteStore implements Store {
@@ -129,7 +133,9 @@ export class SqliteStore implements Store {
   }
 
   async generations(): Promise<CaGeneration[]> {
-    return (this.db.prepare('SELECT * FROM generations ORDER BY created_at, id').all() as Row[]).map(toGeneration);
+    return (this.db.prepare('SELECT * FROM generations ORDER BY created_at, id').all() as Row[]).map(
+      toGeneration,
+    );
   }
 
   async applyGenerationChanges(change: GenerationChange): Promise<void> {
@@ -148,7 +154,9 @@ export class SqliteStore implements Store {
         for (const g of change.insert ?? []) insert.run(g);
         for (const s of change.setState ?? []) setState.run(s);
         if (change.bumpBundle) {
-          this.db.prepare("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'bundle_sequence'").run();
+          this.db
+            .prepare("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'bundle_sequence'")
+            .run();
         }
       })();
     } catch (err) {
@@ -157,7 +165,9 @@ export class SqliteStore implements Store {
   }
 
   async bundleState(): Promise<BundleState> {
-    const row = this.db.prepare("SELECT value FROM meta WHERE key = 'bundle_sequence'").get() as { value: string } | undefined;
+    const row = this.db.prepare("SELECT value FROM meta WHERE key = 'bundle_sequence'").get() as
+      | { value: string }
+      | undefined;
     return { sequence: Number(row?.value ?? 1) };
   }
 
@@ -180,7 +190,8 @@ export class SqliteStore implements Store {
 
   async revokeJoinTokens(hashPrefix: string): Promise<number> {
     const prefix = hashPrefix.toLowerCase().replace(/[^0-9a-f]/g, '');
-    if (prefix.length < 8) throw new TetherError('ERR_USAGE', 'give at least 8 hex characters of the token id');
+    if (prefix.length < 8)
+      throw new TetherError('ERR_USAGE', 'give at least 8 hex characters of the token id');
     return this.db.prepare("UPDATE join_tokens SET revoked = 1 WHERE hash LIKE ? || '%'").run(prefix).changes;
   }
 
@@ -200,7 +211,9 @@ export class SqliteStore implements Store {
 
   async isDenied(spiffeId: string, serial: string | null): Promise<DenyEntry | null> {
     const row = this.db
-      .prepare("SELECT * FROM deny WHERE (kind = 'spiffe_id' AND value = ?) OR (kind = 'serial' AND value = ?) LIMIT 1")
+      .prepare(
+        "SELECT * FROM deny WHERE (kind = 'spiffe_id' AND value = ?) OR (kind = 'serial' AND value = ?) LIMIT 1",
+      )
       .get(spiffeId, serial ?? '') as Row | undefined;
     return row ? toDeny(row) : null;
   }
@@ -216,7 +229,10 @@ export class SqliteStore implements Store {
     try {
       this.db.transaction(() => {
         if (redemption && redeem.run(redemption.tokenHash, now).changes !== 1) {
-          throw new TetherError('ERR_CREDENTIAL_INVALID', 'join token is unknown, expired, revoked or already used');
+          throw new TetherError(
+            'ERR_CREDENTIAL_INVALID',
+            'join token is unknown, expired, revoked or already used',
+          );
         }
         insert.run(record);
       })();
@@ -227,7 +243,9 @@ export class SqliteStore implements Store {
 
   async countIssued(now: number): Promise<{ total: number; active: number }> {
     const row = this.db
-      .prepare('SELECT COUNT(*) AS total, SUM(CASE WHEN not_after > ? THEN 1 ELSE 0 END) AS active FROM issued')
+      .prepare(
+        'SELECT COUNT(*) AS total, SUM(CASE WHEN not_after > ? THEN 1 ELSE 0 END) AS active FROM issued',
+      )
       .get(now) as { total: number; active: number | null };
     return { total: row.total, active: row.active ?? 0 };
   }
@@ -237,7 +255,9 @@ export class SqliteStore implements Store {
     const marks = generationIds.map(() => '?').join(',');
     const row = this.db
       // The CA's own serving certificates ('self') are replaced at a root switch, so they do not hold a root back.
-      .prepare(`SELECT MAX(not_after) AS latest FROM issued WHERE attestor != 'self' AND generation_id IN (${marks})`)
+      .prepare(
+        `SELECT MAX(not_after) AS latest FROM issued WHERE attestor != 'self' AND generation_id IN (${marks})`,
+      )
       .get(...generationIds) as { latest: number | null };
     return row.latest;
   }

@@ -1,8 +1,8 @@
 // Builds the PKCS#10 CSR a workload sends to the CA, signed with its in-memory key. The CA
 // decides the identity; the CSR only proves possession of the key (and may request DNS names).
-import { type KeyObject, createPublicKey, sign } from 'node:crypto';
+import { createPublicKey, type KeyObject, sign } from 'node:crypto';
 import { CertificationRequest, CertificationRequestInfo } from '@peculiar/asn1-csr';
-import { AsnConvert } from '@peculiar/asn1-schema';
+import { AsnConvert, OctetString } from '@peculiar/asn1-schema';
 import {
   AlgorithmIdentifier,
   Attribute,
@@ -16,7 +16,6 @@ import {
   SubjectAlternativeName,
   SubjectPublicKeyInfo,
 } from '@peculiar/asn1-x509';
-import { OctetString } from '@peculiar/asn1-schema';
 
 const EXTENSION_REQUEST = '1.2.840.113549.1.9.14';
 
@@ -37,7 +36,10 @@ function algorithmFor(key: KeyObject): { id: AlgorithmIdentifier; hash: string |
   }
   if (type === 'rsa') {
     const parameters = new Uint8Array([0x05, 0x00]).buffer;
-    return { id: new AlgorithmIdentifier({ algorithm: '1.2.840.113549.1.1.11', parameters }), hash: 'sha256' };
+    return {
+      id: new AlgorithmIdentifier({ algorithm: '1.2.840.113549.1.1.11', parameters }),
+      hash: 'sha256',
+    };
   }
   if (type === 'ed25519') return { id: new AlgorithmIdentifier({ algorithm: '1.3.101.112' }), hash: null };
   throw new Error(`cannot build a CSR with a ${type} key`);
@@ -51,11 +53,15 @@ function requestedExtensions(req: CsrRequest): Extension[] {
   ];
   if (names.length > 0) {
     const value = AsnConvert.serialize(new SubjectAlternativeName(names));
-    out.push(new Extension({ extnID: id_ce_subjectAltName, critical: false, extnValue: new OctetString(value) }));
+    out.push(
+      new Extension({ extnID: id_ce_subjectAltName, critical: false, extnValue: new OctetString(value) }),
+    );
   }
   if (req.requestCa) {
     const value = AsnConvert.serialize(new BasicConstraints({ cA: true }));
-    out.push(new Extension({ extnID: id_ce_basicConstraints, critical: true, extnValue: new OctetString(value) }));
+    out.push(
+      new Extension({ extnID: id_ce_basicConstraints, critical: true, extnValue: new OctetString(value) }),
+    );
   }
   return out;
 }
@@ -75,6 +81,10 @@ export function buildCsr(privateKey: KeyObject, req: CsrRequest = {}): Buffer {
   const { id, hash } = algorithmFor(privateKey);
   const infoDer = new Uint8Array(AsnConvert.serialize(info));
   const signature = sign(hash, infoDer, privateKey);
-  const csr = new CertificationRequest({ certificationRequestInfo: info, signatureAlgorithm: id, signature: new Uint8Array(signature).buffer });
+  const csr = new CertificationRequest({
+    certificationRequestInfo: info,
+    signatureAlgorithm: id,
+    signature: new Uint8Array(signature).buffer,
+  });
   return Buffer.from(AsnConvert.serialize(csr));
 }

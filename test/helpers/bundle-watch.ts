@@ -33,7 +33,11 @@ export function watchBundle(address: string, bundlePem: string): BundleWatch {
         };
         const timer = setTimeout(() => {
           waiters.delete(check);
-          reject(new Error(`no matching bundle within ${timeoutMs} ms; saw sequences ${messages.map((m) => m.sequence).join(',')}`));
+          reject(
+            new Error(
+              `no matching bundle within ${timeoutMs} ms; saw sequences ${messages.map((m) => m.sequence).join(',')}`,
+            ),
+          );
         }, timeoutMs);
         waiters.add(check);
         check();

@@ -10,17 +10,31 @@ export interface ClientIdentity {
   chainPem: string;
 }
 
-export function caClient(address: string, bundlePem: string, identity?: ClientIdentity): CertificateAuthorityClient {
+export function caClient(
+  address: string,
+  bundlePem: string,
+  identity?: ClientIdentity,
+): CertificateAuthorityClient {
   const creds = identity
-    ? credentials.createSsl(Buffer.from(bundlePem), Buffer.from(identity.keyPem), Buffer.from(identity.chainPem))
+    ? credentials.createSsl(
+        Buffer.from(bundlePem),
+        Buffer.from(identity.keyPem),
+        Buffer.from(identity.chainPem),
+      )
     : credentials.createSsl(Buffer.from(bundlePem));
   const Ctor = caProto().tether.ca.v1.CertificateAuthority;
   // The serving certificate carries the IP SAN too; naming localhost avoids an IP in TLS SNI.
-  return new Ctor(address, creds, { 'grpc.ssl_target_name_override': 'localhost', 'grpc.default_authority': 'localhost' });
+  return new Ctor(address, creds, {
+    'grpc.ssl_target_name_override': 'localhost',
+    'grpc.default_authority': 'localhost',
+  });
 }
 
 /** SignCertificate as a promise. Rejects with the grpc ServiceError (code, details). */
-export function signCertificate(client: CertificateAuthorityClient, req: SignCertificateRequest): Promise<SignCertificateResponse__Output> {
+export function signCertificate(
+  client: CertificateAuthorityClient,
+  req: SignCertificateRequest,
+): Promise<SignCertificateResponse__Output> {
   return new Promise((resolve, reject) => {
     client.SignCertificate(req, new Metadata(), { deadline: Date.now() + 15_000 }, (err, res) => {
       if (err) reject(err);

@@ -18,10 +18,15 @@ export interface CliResult {
 /** Runs `tether <args>` to completion. */
 export function tether(args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [TETHER_BIN, ...args], { env: { ...process.env, ...env }, timeout: 60_000 }, (err, stdout, stderr) => {
-      const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
-      resolve({ code, stdout, stderr });
-    });
+    execFile(
+      process.execPath,
+      [TETHER_BIN, ...args],
+      { env: { ...process.env, ...env }, timeout: 60_000 },
+      (err, stdout, stderr) => {
+        const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
+        resolve({ code, stdout, stderr });
+      },
+    );
   });
 }
 
@@ -66,10 +71,23 @@ export function writeConfig(dir: string, yaml: string): string {
 
 /** Starts `tether ca serve` on free ports and waits for its "CA serving" log line. */
 export async function startCa(o: StartCaOptions): Promise<CaProcess> {
-  const args = [TETHER_BIN, 'ca', 'serve', '--data-dir', o.dataDir, '--listen', '127.0.0.1:0', '--metrics-listen', '127.0.0.1:0'];
+  const args = [
+    TETHER_BIN,
+    'ca',
+    'serve',
+    '--data-dir',
+    o.dataDir,
+    '--listen',
+    '127.0.0.1:0',
+    '--metrics-listen',
+    '127.0.0.1:0',
+  ];
   if (o.config) args.push('--config', o.config);
   args.push(...(o.args ?? []));
-  const child = spawn(process.execPath, args, { env: { ...process.env, ...o.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, args, {
+    env: { ...process.env, ...o.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
@@ -93,7 +111,7 @@ export async function startCa(o: StartCaOptions): Promise<CaProcess> {
       reject(new Error(`CA exited with ${code} before serving:\n${out}`));
     });
   });
-  const bundlePem = (await tetherOk(['ca', 'bundle', '--data-dir', o.dataDir])) + '\n';
+  const bundlePem = `${await tetherOk(['ca', 'bundle', '--data-dir', o.dataDir])}\n`;
   const grpcPort = ready['grpcPort'] as number;
   return {
     dataDir: o.dataDir,
@@ -114,7 +132,11 @@ export async function startCa(o: StartCaOptions): Promise<CaProcess> {
 }
 
 /** `tether ca init` into a fresh temp dir; returns the data dir. */
-export async function initCa(trustDomain = 'example.org', extra: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<string> {
+export async function initCa(
+  trustDomain = 'example.org',
+  extra: string[] = [],
+  env: NodeJS.ProcessEnv = {},
+): Promise<string> {
   const dir = path.join(tempDir(), 'ca');
   await tetherOk(['ca', 'init', '--data-dir', dir, '--trust-domain', trustDomain, ...extra], env);
   return dir;

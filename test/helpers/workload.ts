@@ -3,9 +3,9 @@ import { execFileSync } from 'node:child_process';
 import { generateKeyPairSync, type KeyObject, X509Certificate } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { certsToPem } from '../../common/pem.js';
 import type { CertificateAuthorityClient } from '../../proto/gen/tether/ca/v1/CertificateAuthority.js';
 import type { SignCertificateResponse__Output } from '../../proto/gen/tether/ca/v1/SignCertificateResponse.js';
-import { certsToPem } from '../../common/pem.js';
 import { buildCsr, type CsrRequest } from '../../sidecar/identity/csr.js';
 import { caClient, signCertificate } from './ca-client.js';
 import { tempDir } from './ca-process.js';
@@ -42,7 +42,11 @@ export async function enrollWithToken(
   const client = caClient(address, bundlePem);
   try {
     const key = newKey();
-    const response = await signCertificate(client, { csr: buildCsr(key, o.csr), joinToken, ttlSeconds: o.ttlSeconds ?? 0 });
+    const response = await signCertificate(client, {
+      csr: buildCsr(key, o.csr),
+      joinToken,
+      ttlSeconds: o.ttlSeconds ?? 0,
+    });
     return workloadFrom(key, response);
   } finally {
     client.close();
@@ -50,7 +54,11 @@ export async function enrollWithToken(
 }
 
 /** Renews over mTLS with `current` as the client certificate (no credential in the request). */
-export async function renew(address: string, bundlePem: string, current: { keyPem: string; chainPem: string }): Promise<Workload> {
+export async function renew(
+  address: string,
+  bundlePem: string,
+  current: { keyPem: string; chainPem: string },
+): Promise<Workload> {
   const client: CertificateAuthorityClient = caClient(address, bundlePem, current);
   try {
     const key = newKey();
@@ -62,7 +70,11 @@ export async function renew(address: string, bundlePem: string, current: { keyPe
 }
 
 /** `openssl verify -x509_strict -purpose P` of a leaf+intermediates chain against a bundle. Returns stdout or throws. */
-export function opensslVerify(chain: readonly Uint8Array[], bundlePem: string, purpose: 'sslclient' | 'sslserver'): string {
+export function opensslVerify(
+  chain: readonly Uint8Array[],
+  bundlePem: string,
+  purpose: 'sslclient' | 'sslserver',
+): string {
   const dir = tempDir('tether-verify-');
   const leaf = path.join(dir, 'leaf.pem');
   const untrusted = path.join(dir, 'untrusted.pem');

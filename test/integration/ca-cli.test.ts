@@ -1,10 +1,10 @@
 // The `tether ca` commands end to end: init variants (key types, encrypted keys, upstream CA),
 // refusal to overwrite, config errors before listening, restart durability, status and bundle.
 import { execFileSync } from 'node:child_process';
+import { X509Certificate } from 'node:crypto';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { X509Certificate } from 'node:crypto';
 import { status as grpcStatus } from '@grpc/grpc-js';
 import { afterAll, describe, expect, it } from 'vitest';
 import { fromPem } from '../../common/pem.js';
@@ -40,10 +40,26 @@ describe('tether ca init', () => {
   });
 
   it('rejects an invalid trust domain and an unknown key type', async () => {
-    const bad = await tether(['ca', 'init', '--data-dir', path.join(scratch(), 'x'), '--trust-domain', 'Example.ORG']);
+    const bad = await tether([
+      'ca',
+      'init',
+      '--data-dir',
+      path.join(scratch(), 'x'),
+      '--trust-domain',
+      'Example.ORG',
+    ]);
     expect(bad.code).not.toBe(0);
     expect(bad.stderr).toContain('trust domain');
-    const kt = await tether(['ca', 'init', '--data-dir', path.join(scratch(), 'y'), '--trust-domain', 'a.org', '--key-type', 'dsa']);
+    const kt = await tether([
+      'ca',
+      'init',
+      '--data-dir',
+      path.join(scratch(), 'y'),
+      '--trust-domain',
+      'a.org',
+      '--key-type',
+      'dsa',
+    ]);
     expect(kt.code).toBe(2);
     expect(kt.stderr).toContain('--key-type must be one of');
   });
@@ -58,7 +74,9 @@ describe('tether ca init', () => {
     try {
       const token = await tetherOk(['ca', 'token', 'create', '--data-dir', dir, '--spiffe-id', WEB]);
       const w = await enrollWithToken(ca.address, ca.bundlePem, token);
-      const text = execFileSync('openssl', ['x509', '-noout', '-text'], { input: new X509Certificate(w.response.certChain[1]!).toString() }).toString();
+      const text = execFileSync('openssl', ['x509', '-noout', '-text'], {
+        input: new X509Certificate(w.response.certChain[1]!).toString(),
+      }).toString();
       expect(text).toContain(marker);
       expect(opensslVerify(w.response.certChain, ca.bundlePem, 'sslclient')).toContain('OK');
     } finally {
@@ -73,11 +91,31 @@ describe('tether ca init', () => {
     for (const f of readdirSync(path.join(dir, 'keys'))) {
       expect(readFileSync(path.join(dir, 'keys', f), 'utf8')).toContain('BEGIN ENCRYPTED PRIVATE KEY');
     }
-    const without = await tether(['ca', 'serve', '--data-dir', dir, '--listen', '127.0.0.1:0', '--metrics-listen', '127.0.0.1:0']);
+    const without = await tether([
+      'ca',
+      'serve',
+      '--data-dir',
+      dir,
+      '--listen',
+      '127.0.0.1:0',
+      '--metrics-listen',
+      '127.0.0.1:0',
+    ]);
     expect(without.code).toBe(1);
     expect(without.stderr).toContain('encrypted');
     const wrong = await tether(
-      ['ca', 'serve', '--data-dir', dir, '--listen', '127.0.0.1:0', '--metrics-listen', '127.0.0.1:0', '--key-passphrase-env', 'P'],
+      [
+        'ca',
+        'serve',
+        '--data-dir',
+        dir,
+        '--listen',
+        '127.0.0.1:0',
+        '--metrics-listen',
+        '127.0.0.1:0',
+        '--key-passphrase-env',
+        'P',
+      ],
       { P: 'wrong' },
     );
     expect(wrong.stderr).toContain('wrong passphrase');
@@ -96,12 +134,80 @@ describe('upstream CA', () => {
   it('signs under an operator-supplied intermediate and chains to the upstream root', async () => {
     const d = scratch();
     const ssl = (args: string[]) => execFileSync('openssl', args, { cwd: d, stdio: 'pipe' });
-    writeFileSync(path.join(d, 'ext.cnf'), '[ca]\nbasicConstraints=critical,CA:true\nkeyUsage=critical,keyCertSign,cRLSign\n');
-    ssl(['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', 'root.key', '-out', 'root.pem', '-subj', '/CN=Corp Root', '-days', '30', '-addext', 'basicConstraints=critical,CA:true', '-addext', 'keyUsage=critical,keyCertSign,cRLSign']);
-    ssl(['req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', 'up.key', '-out', 'up.csr', '-subj', '/CN=Corp Mesh Intermediate']);
-    ssl(['x509', '-req', '-in', 'up.csr', '-CA', 'root.pem', '-CAkey', 'root.key', '-CAcreateserial', '-out', 'up.pem', '-days', '20', '-extfile', 'ext.cnf', '-extensions', 'ca']);
+    writeFileSync(
+      path.join(d, 'ext.cnf'),
+      '[ca]\nbasicConstraints=critical,CA:true\nkeyUsage=critical,keyCertSign,cRLSign\n',
+    );
+    ssl([
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:P-256',
+      '-nodes',
+      '-keyout',
+      'root.key',
+      '-out',
+      'root.pem',
+      '-subj',
+      '/CN=Corp Root',
+      '-days',
+      '30',
+      '-addext',
+      'basicConstraints=critical,CA:true',
+      '-addext',
+      'keyUsage=critical,keyCertSign,cRLSign',
+    ]);
+    ssl([
+      'req',
+      '-new',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:P-256',
+      '-nodes',
+      '-keyout',
+      'up.key',
+      '-out',
+      'up.csr',
+      '-subj',
+      '/CN=Corp Mesh Intermediate',
+    ]);
+    ssl([
+      'x509',
+      '-req',
+      '-in',
+      'up.csr',
+      '-CA',
+      'root.pem',
+      '-CAkey',
+      'root.key',
+      '-CAcreateserial',
+      '-out',
+      'up.pem',
+      '-days',
+      '20',
+      '-extfile',
+      'ext.cnf',
+      '-extensions',
+      'ca',
+    ]);
     const dir = path.join(d, 'ca');
-    await tetherOk(['ca', 'init', '--data-dir', dir, '--trust-domain', 'example.org', '--upstream-cert', path.join(d, 'up.pem'), '--upstream-key', path.join(d, 'up.key'), '--upstream-bundle', path.join(d, 'root.pem')]);
+    await tetherOk([
+      'ca',
+      'init',
+      '--data-dir',
+      dir,
+      '--trust-domain',
+      'example.org',
+      '--upstream-cert',
+      path.join(d, 'up.pem'),
+      '--upstream-key',
+      path.join(d, 'up.key'),
+      '--upstream-bundle',
+      path.join(d, 'root.pem'),
+    ]);
     const ca = await startCa({ dataDir: dir });
     try {
       const rootPem = readFileSync(path.join(d, 'root.pem'), 'utf8');
@@ -119,8 +225,41 @@ describe('upstream CA', () => {
 
   it('refuses an upstream certificate that is not a CA', async () => {
     const d = scratch();
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', 'k.pem', '-out', 'c.pem', '-subj', '/CN=leaf', '-days', '3', '-addext', 'basicConstraints=critical,CA:false'], { cwd: d, stdio: 'pipe' });
-    const r = await tether(['ca', 'init', '--data-dir', path.join(d, 'ca'), '--trust-domain', 'example.org', '--upstream-cert', path.join(d, 'c.pem'), '--upstream-key', path.join(d, 'k.pem')]);
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:P-256',
+        '-nodes',
+        '-keyout',
+        'k.pem',
+        '-out',
+        'c.pem',
+        '-subj',
+        '/CN=leaf',
+        '-days',
+        '3',
+        '-addext',
+        'basicConstraints=critical,CA:false',
+      ],
+      { cwd: d, stdio: 'pipe' },
+    );
+    const r = await tether([
+      'ca',
+      'init',
+      '--data-dir',
+      path.join(d, 'ca'),
+      '--trust-domain',
+      'example.org',
+      '--upstream-cert',
+      path.join(d, 'c.pem'),
+      '--upstream-key',
+      path.join(d, 'k.pem'),
+    ]);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('not a CA certificate');
   });
@@ -131,8 +270,20 @@ describe('tether ca serve configuration', () => {
     const dir = await initCa();
     dirs.push(path.dirname(dir));
     const port = await freePort();
-    const config = writeConfig(path.dirname(dir), 'ttl: { default: soon }\nlimits: { csrPerSecond: -1 }\nbogus: 1\n');
-    const r = await tether(['ca', 'serve', '--data-dir', dir, '--config', config, '--listen', `127.0.0.1:${port}`]);
+    const config = writeConfig(
+      path.dirname(dir),
+      'ttl: { default: soon }\nlimits: { csrPerSecond: -1 }\nbogus: 1\n',
+    );
+    const r = await tether([
+      'ca',
+      'serve',
+      '--data-dir',
+      dir,
+      '--config',
+      config,
+      '--listen',
+      `127.0.0.1:${port}`,
+    ]);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('ttl.default');
     expect(r.stderr).toContain('"soon"');
@@ -166,7 +317,11 @@ describe('tether ca serve configuration', () => {
     dirs.push(path.dirname(dir));
     const ca = await startCa({ dataDir: dir, args: ['--dns-name', 'ca.tether.svc'] });
     try {
-      const pem = execFileSync('openssl', ['s_client', '-connect', ca.address, '-servername', 'localhost', '-showcerts'], { input: '', stdio: ['pipe', 'pipe', 'ignore'] }).toString();
+      const pem = execFileSync(
+        'openssl',
+        ['s_client', '-connect', ca.address, '-servername', 'localhost', '-showcerts'],
+        { input: '', stdio: ['pipe', 'pipe', 'ignore'] },
+      ).toString();
       const serving = new X509Certificate(fromPem(pem)[0]!);
       expect(serving.subjectAltName).toContain('DNS:ca.tether.svc');
       expect(serving.subjectAltName).toContain('DNS:localhost');
@@ -183,7 +338,17 @@ describe('restart', () => {
     const dir = await initCa();
     dirs.push(path.dirname(dir));
     let ca = await startCa({ dataDir: dir });
-    const token = await tetherOk(['ca', 'token', 'create', '--data-dir', dir, '--spiffe-id', WEB, '--uses', '2']);
+    const token = await tetherOk([
+      'ca',
+      'token',
+      'create',
+      '--data-dir',
+      dir,
+      '--spiffe-id',
+      WEB,
+      '--uses',
+      '2',
+    ]);
     const first = await enrollWithToken(ca.address, ca.bundlePem, token);
     const bundle = ca.bundlePem;
     expect(await ca.stop()).toBe(0);
@@ -192,11 +357,16 @@ describe('restart', () => {
       expect(ca.bundlePem).toBe(bundle);
       const second = await enrollWithToken(ca.address, ca.bundlePem, token);
       expect(second.response.certChain[1]!.equals(first.response.certChain[1]!)).toBe(true);
-      await expect(enrollWithToken(ca.address, ca.bundlePem, token)).rejects.toMatchObject({ code: grpcStatus.UNAUTHENTICATED });
+      await expect(enrollWithToken(ca.address, ca.bundlePem, token)).rejects.toMatchObject({
+        code: grpcStatus.UNAUTHENTICATED,
+      });
       const report = JSON.parse(await tetherOk(['ca', 'status', '--data-dir', dir, '--json']));
       expect(report.trustDomain).toBe('example.org');
       expect(report.issued.total).toBeGreaterThanOrEqual(2);
-      expect(report.generations.map((g: { kind: string }) => g.kind).sort()).toEqual(['intermediate', 'root']);
+      expect(report.generations.map((g: { kind: string }) => g.kind).sort()).toEqual([
+        'intermediate',
+        'root',
+      ]);
       expect(report.generations[0].sha256).toMatch(/^[0-9a-f]{64}$/);
       const text = await tetherOk(['ca', 'status', '--data-dir', dir]);
       expect(text).toContain('trust domain:     example.org');

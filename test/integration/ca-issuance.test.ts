@@ -4,11 +4,11 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { status } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readSans } from '../../common/x509.js';
+import { buildCsr } from '../../sidecar/identity/csr.js';
 import { caClient, signCertificate } from '../helpers/ca-client.js';
 import { type CaProcess, initCa, removeDir, startCa, tetherOk } from '../helpers/ca-process.js';
 import { enrollWithToken, newKey, opensslVerify, renew, type Workload } from '../helpers/workload.js';
-import { buildCsr } from '../../sidecar/identity/csr.js';
-import { readSans } from '../../common/x509.js';
 
 const WEB = 'spiffe://example.org/ns/shop/sa/web';
 let ca: CaProcess;
@@ -61,30 +61,43 @@ describe('issuance with a join token', () => {
   it('refuses a single-use token the second time with UNAUTHENTICATED', async () => {
     const token = await newToken();
     await enrollWithToken(ca.address, ca.bundlePem, token);
-    await expect(enrollWithToken(ca.address, ca.bundlePem, token)).rejects.toMatchObject({ code: status.UNAUTHENTICATED });
+    await expect(enrollWithToken(ca.address, ca.bundlePem, token)).rejects.toMatchObject({
+      code: status.UNAUTHENTICATED,
+    });
   });
 
   it('honours --uses for multi-use tokens', async () => {
     const token = await newToken(WEB, ['--uses', '2']);
     await enrollWithToken(ca.address, ca.bundlePem, token);
     await enrollWithToken(ca.address, ca.bundlePem, token);
-    await expect(enrollWithToken(ca.address, ca.bundlePem, token)).rejects.toMatchObject({ code: status.UNAUTHENTICATED });
+    await expect(enrollWithToken(ca.address, ca.bundlePem, token)).rejects.toMatchObject({
+      code: status.UNAUTHENTICATED,
+    });
   });
 
   it('refuses a revoked token', async () => {
     const token = await newToken();
-    const list = JSON.parse(await tetherOk(['ca', 'token', 'list', '--data-dir', dataDir, '--json'])) as { id: string; state: string }[];
+    const list = JSON.parse(await tetherOk(['ca', 'token', 'list', '--data-dir', dataDir, '--json'])) as {
+      id: string;
+      state: string;
+    }[];
     const id = list.at(-1)!.id;
     await tetherOk(['ca', 'token', 'revoke', id, '--data-dir', dataDir]);
-    await expect(enrollWithToken(ca.address, ca.bundlePem, token)).rejects.toMatchObject({ code: status.UNAUTHENTICATED });
+    await expect(enrollWithToken(ca.address, ca.bundlePem, token)).rejects.toMatchObject({
+      code: status.UNAUTHENTICATED,
+    });
   });
 
   it('issues DNS SANs only when the token allows them', async () => {
     const token = await newToken(WEB, ['--dns-name', 'web.shop.svc']);
-    const ok = await enrollWithToken(ca.address, ca.bundlePem, token, { csr: { dnsNames: ['web.shop.svc'] } });
+    const ok = await enrollWithToken(ca.address, ca.bundlePem, token, {
+      csr: { dnsNames: ['web.shop.svc'] },
+    });
     expect(readSans(ok.response.certChain[0]!).dnsNames).toEqual(['web.shop.svc']);
     const other = await newToken(WEB, ['--dns-name', 'web.shop.svc']);
-    await expect(enrollWithToken(ca.address, ca.bundlePem, other, { csr: { dnsNames: ['evil.example'] } })).rejects.toMatchObject({
+    await expect(
+      enrollWithToken(ca.address, ca.bundlePem, other, { csr: { dnsNames: ['evil.example'] } }),
+    ).rejects.toMatchObject({
       code: status.PERMISSION_DENIED,
     });
   });
@@ -104,7 +117,9 @@ describe('TTL policy', () => {
   });
 
   it('refuses a TTL below 10 s with INVALID_ARGUMENT', async () => {
-    await expect(enrollWithToken(ca.address, ca.bundlePem, await newToken(), { ttlSeconds: 5 })).rejects.toMatchObject({
+    await expect(
+      enrollWithToken(ca.address, ca.bundlePem, await newToken(), { ttlSeconds: 5 }),
+    ).rejects.toMatchObject({
       code: status.INVALID_ARGUMENT,
       details: expect.stringContaining('minimum'),
     });
@@ -135,21 +150,37 @@ describe('deny list on a running CA', () => {
   it('refuses a denied identity at once, for tokens and renewals, and allows it again after removal', async () => {
     const id = 'spiffe://example.org/ns/shop/sa/denied';
     const before = await enrollWithToken(ca.address, ca.bundlePem, await newToken(id));
-    await tetherOk(['ca', 'deny', 'add', '--data-dir', dataDir, '--spiffe-id', id, '--reason', 'compromised']);
+    await tetherOk([
+      'ca',
+      'deny',
+      'add',
+      '--data-dir',
+      dataDir,
+      '--spiffe-id',
+      id,
+      '--reason',
+      'compromised',
+    ]);
     await expect(enrollWithToken(ca.address, ca.bundlePem, await newToken(id))).rejects.toMatchObject({
       code: status.PERMISSION_DENIED,
       details: expect.stringContaining('deny list'),
     });
-    await expect(renew(ca.address, ca.bundlePem, before)).rejects.toMatchObject({ code: status.PERMISSION_DENIED });
+    await expect(renew(ca.address, ca.bundlePem, before)).rejects.toMatchObject({
+      code: status.PERMISSION_DENIED,
+    });
     await tetherOk(['ca', 'deny', 'remove', '--data-dir', dataDir, '--spiffe-id', id]);
-    await expect(renew(ca.address, ca.bundlePem, before)).resolves.toMatchObject({ response: { spiffeId: id } });
+    await expect(renew(ca.address, ca.bundlePem, before)).resolves.toMatchObject({
+      response: { spiffeId: id },
+    });
   });
 
   it('refuses renewal with a denied serial but not with another certificate of the same identity', async () => {
     const a = await enrollWithToken(ca.address, ca.bundlePem, await newToken());
     const b = await enrollWithToken(ca.address, ca.bundlePem, await newToken());
     await tetherOk(['ca', 'deny', 'add', '--data-dir', dataDir, '--serial', a.leaf.serialNumber]);
-    await expect(renew(ca.address, ca.bundlePem, a)).rejects.toMatchObject({ code: status.PERMISSION_DENIED });
+    await expect(renew(ca.address, ca.bundlePem, a)).rejects.toMatchObject({
+      code: status.PERMISSION_DENIED,
+    });
     await expect(renew(ca.address, ca.bundlePem, b)).resolves.toBeTruthy();
   });
 });
@@ -180,7 +211,11 @@ describe('state on disk and in logs', () => {
     const audit = ca.logs().filter((l) => l['msg'] === 'certificate issued');
     expect(audit.length).toBeGreaterThan(5);
     for (const line of audit) {
-      expect(line).toMatchObject({ serial: expect.any(String), spiffeId: expect.any(String), notAfter: expect.any(String) });
+      expect(line).toMatchObject({
+        serial: expect.any(String),
+        spiffeId: expect.any(String),
+        notAfter: expect.any(String),
+      });
       expect(['join_token', 'renewal']).toContain(line['attestor']);
       expect(line['peer']).toMatch(/127\.0\.0\.1/);
     }

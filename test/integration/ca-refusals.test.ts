@@ -5,11 +5,11 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { status } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { issuerInfoOf } from '../../ca/authority/generation.js';
 import { caSubject } from '../../ca/issuer/names.js';
 import { signCertificate as signTbs } from '../../ca/issuer/sign.js';
 import { signingKeyFor } from '../../ca/issuer/signing-key.js';
 import { buildCaTemplate, buildLeafTemplate } from '../../ca/issuer/template.js';
-import { issuerInfoOf } from '../../ca/authority/generation.js';
 import { SqliteStore } from '../../ca/store/sqlite.js';
 import { certsToPem } from '../../common/pem.js';
 import { parseWorkloadId } from '../../common/spiffe-id.js';
@@ -46,7 +46,11 @@ async function leafFromRealIntermediate(notBefore: Date, notAfter: Date) {
       {
         spiffeId: parseWorkloadId(WEB),
         dnsNames: [],
-        spki: new Uint8Array(spki.asymmetricKeyType ? (await import('node:crypto')).createPublicKey(key).export({ type: 'spki', format: 'der' }) : []),
+        spki: new Uint8Array(
+          spki.asymmetricKeyType
+            ? (await import('node:crypto')).createPublicKey(key).export({ type: 'spki', format: 'der' })
+            : [],
+        ),
         keyType: 'ec',
         notBefore,
         notAfter,
@@ -55,7 +59,10 @@ async function leafFromRealIntermediate(notBefore: Date, notAfter: Date) {
     ),
     signingKeyFor(caKey),
   );
-  return { keyPem: key.export({ type: 'pkcs8', format: 'pem' }) as string, chainPem: certsToPem([der, active.certDer]) };
+  return {
+    keyPem: key.export({ type: 'pkcs8', format: 'pem' }) as string,
+    chainPem: certsToPem([der, active.certDer]),
+  };
 }
 
 /** A complete foreign PKI (root → leaf) with the same trust domain: not ours. */
@@ -88,7 +95,10 @@ function foreignLeaf() {
     ),
     signingKeyFor(root.privateKey),
   );
-  return { keyPem: leaf.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string, chainPem: certsToPem([leafDer, rootDer]) };
+  return {
+    keyPem: leaf.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string,
+    chainPem: certsToPem([leafDer, rootDer]),
+  };
 }
 
 beforeAll(async () => {
@@ -111,13 +121,18 @@ describe('malformed and hostile CSRs', () => {
 
   it('refuses a truncated CSR as INVALID_ARGUMENT', async () => {
     const csr = buildCsr(newKey());
-    await expect(send(csr.subarray(0, csr.length - 7))).rejects.toMatchObject({ code: status.INVALID_ARGUMENT });
+    await expect(send(csr.subarray(0, csr.length - 7))).rejects.toMatchObject({
+      code: status.INVALID_ARGUMENT,
+    });
   });
 
   it('refuses a forged CSR whose signature does not verify', async () => {
     const csr = buildCsr(newKey());
     csr[csr.length - 3]! ^= 0x55;
-    await expect(send(csr)).rejects.toMatchObject({ code: status.INVALID_ARGUMENT, details: expect.stringContaining('signature') });
+    await expect(send(csr)).rejects.toMatchObject({
+      code: status.INVALID_ARGUMENT,
+      details: expect.stringContaining('signature'),
+    });
   });
 
   it('refuses a CSR over the size limit with INVALID_ARGUMENT', async () => {
@@ -126,7 +141,10 @@ describe('malformed and hostile CSRs', () => {
     });
     expect(csr.length).toBeGreaterThan(16384);
     expect(csr.length).toBeLessThan(65536);
-    await expect(send(csr)).rejects.toMatchObject({ code: status.INVALID_ARGUMENT, details: expect.stringContaining('limit') });
+    await expect(send(csr)).rejects.toMatchObject({
+      code: status.INVALID_ARGUMENT,
+      details: expect.stringContaining('limit'),
+    });
   });
 
   it('refuses a message over the gRPC size limit with RESOURCE_EXHAUSTED', async () => {
@@ -150,12 +168,17 @@ describe('malformed and hostile CSRs', () => {
 
   it('refuses a CSR with a weak RSA key', async () => {
     const weak = generateKeyPairSync('rsa', { modulusLength: 1024 }).privateKey;
-    await expect(send(buildCsr(weak))).rejects.toMatchObject({ code: status.INVALID_ARGUMENT, details: expect.stringContaining('RSA-1024') });
+    await expect(send(buildCsr(weak))).rejects.toMatchObject({
+      code: status.INVALID_ARGUMENT,
+      details: expect.stringContaining('RSA-1024'),
+    });
   });
 
   it('does not burn a join token on a refused CSR', async () => {
     const t = await token();
-    await expect(send(buildCsr(newKey(), { requestCa: true }), t)).rejects.toMatchObject({ code: status.INVALID_ARGUMENT });
+    await expect(send(buildCsr(newKey(), { requestCa: true }), t)).rejects.toMatchObject({
+      code: status.INVALID_ARGUMENT,
+    });
     await expect(send(buildCsr(newKey()), t)).resolves.toMatchObject({ spiffeId: WEB });
   });
 });
@@ -169,7 +192,10 @@ describe('renewal with certificates that must not work', () => {
   });
 
   it('refuses an expired certificate from this CA with UNAUTHENTICATED', async () => {
-    const expired = await leafFromRealIntermediate(new Date(Date.now() - 7200_000), new Date(Date.now() - 3600_000));
+    const expired = await leafFromRealIntermediate(
+      new Date(Date.now() - 7200_000),
+      new Date(Date.now() - 3600_000),
+    );
     await expect(renew(ca.address, ca.bundlePem, expired)).rejects.toMatchObject({
       code: status.UNAUTHENTICATED,
       details: expect.stringContaining('expired or chains to another CA'),
@@ -177,8 +203,13 @@ describe('renewal with certificates that must not work', () => {
   });
 
   it('still renews a valid certificate made the same way (the fixture itself is sound)', async () => {
-    const valid = await leafFromRealIntermediate(new Date(Date.now() - 60_000), new Date(Date.now() + 600_000));
-    await expect(renew(ca.address, ca.bundlePem, valid)).resolves.toMatchObject({ response: { spiffeId: WEB } });
+    const valid = await leafFromRealIntermediate(
+      new Date(Date.now() - 60_000),
+      new Date(Date.now() + 600_000),
+    );
+    await expect(renew(ca.address, ca.bundlePem, valid)).resolves.toMatchObject({
+      response: { spiffeId: WEB },
+    });
   });
 });
 
@@ -188,7 +219,15 @@ describe('after all of that', () => {
     expect(new X509Certificate(w.response.certChain[0]!).ca).toBe(false);
     const refusals = ca.logs().filter((l) => String(l['msg']).startsWith('SignCertificate refused'));
     const codes = new Set(refusals.map((l) => l['code']));
-    for (const code of ['ERR_CSR_MALFORMED', 'ERR_CSR_SIGNATURE_INVALID', 'ERR_CSR_TOO_LARGE', 'ERR_CSR_IDENTITY_MISMATCH', 'ERR_CSR_CA_REQUESTED', 'ERR_CSR_KEY_UNSUPPORTED', 'ERR_CREDENTIAL_MISSING']) {
+    for (const code of [
+      'ERR_CSR_MALFORMED',
+      'ERR_CSR_SIGNATURE_INVALID',
+      'ERR_CSR_TOO_LARGE',
+      'ERR_CSR_IDENTITY_MISMATCH',
+      'ERR_CSR_CA_REQUESTED',
+      'ERR_CSR_KEY_UNSUPPORTED',
+      'ERR_CREDENTIAL_MISSING',
+    ]) {
       expect(codes).toContain(code);
     }
   });
@@ -197,11 +236,16 @@ describe('after all of that', () => {
 describe('abuse limits', () => {
   it('blocks a source after repeated failed attestations, even with a good token, and says for how long', async () => {
     const dir = await initCa();
-    const config = writeConfig(path.dirname(dir), `limits:\n  failures: { max: 5, window: 60s, block: 5m }\n`);
+    const config = writeConfig(
+      path.dirname(dir),
+      `limits:\n  failures: { max: 5, window: 60s, block: 5m }\n`,
+    );
     const limited = await startCa({ dataDir: dir, config });
     try {
       for (let i = 0; i < 5; i++) {
-        await expect(enrollWithToken(limited.address, limited.bundlePem, `tjt_${'A'.repeat(43)}`)).rejects.toMatchObject({
+        await expect(
+          enrollWithToken(limited.address, limited.bundlePem, `tjt_${'A'.repeat(43)}`),
+        ).rejects.toMatchObject({
           code: status.UNAUTHENTICATED,
         });
       }
@@ -210,7 +254,9 @@ describe('abuse limits', () => {
         code: status.RESOURCE_EXHAUSTED,
         details: expect.stringMatching(/failed attestations.*retry in \d+ s/),
       });
-      expect(limited.logs().some((l) => l['msg'] === 'source blocked after repeated failed attestations')).toBe(true);
+      expect(
+        limited.logs().some((l) => l['msg'] === 'source blocked after repeated failed attestations'),
+      ).toBe(true);
     } finally {
       await limited.stop();
       removeDir(path.dirname(dir));
@@ -222,7 +268,17 @@ describe('abuse limits', () => {
     const config = writeConfig(path.dirname(dir), `limits:\n  csrPerSecond: 1\n  csrBurst: 2\n`);
     const limited = await startCa({ dataDir: dir, config });
     try {
-      const t = await tetherOk(['ca', 'token', 'create', '--data-dir', dir, '--spiffe-id', WEB, '--uses', '5']);
+      const t = await tetherOk([
+        'ca',
+        'token',
+        'create',
+        '--data-dir',
+        dir,
+        '--spiffe-id',
+        WEB,
+        '--uses',
+        '5',
+      ]);
       const client = caClient(limited.address, limited.bundlePem);
       const results = await Promise.allSettled(
         Array.from({ length: 4 }, () => signCertificate(client, { csr: buildCsr(newKey()), joinToken: t })),

@@ -1,7 +1,8 @@
 // Rotation on the real CA process: automatic and forced intermediate rotation (no bundle
 // change), and a full root rotation pushed live over WatchTrustBundle, with short lifetimes.
-import path from 'node:path';
+
 import { X509Certificate } from 'node:crypto';
+import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { certsToPem } from '../../common/pem.js';
 import { watchBundle } from '../helpers/bundle-watch.js';
@@ -40,7 +41,9 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('intermediate rotation', () => {
   it('rotates the intermediate automatically without changing the bundle; older leaves keep verifying', async () => {
-    const { ca, dataDir } = await startWith('dataDir: unused\nrotation: { intermediateTtl: 12s, checkInterval: 200ms }\nttl: { default: 10s, max: 10s }\n');
+    const { ca, dataDir } = await startWith(
+      'dataDir: unused\nrotation: { intermediateTtl: 12s, checkInterval: 200ms }\nttl: { default: 10s, max: 10s }\n',
+    );
     const first = await enroll(ca, dataDir);
     let latest = first;
     const deadline = Date.now() + 25_000;
@@ -49,11 +52,16 @@ describe('intermediate rotation', () => {
       latest = await enroll(ca, dataDir);
     }
     expect(intermediateOf(latest)).not.toBe(intermediateOf(first));
-    const steps = ca.logs().filter((l) => l['msg'] === 'CA rotation step applied').map((l) => l['step']);
+    const steps = ca
+      .logs()
+      .filter((l) => l['msg'] === 'CA rotation step applied')
+      .map((l) => l['step']);
     expect(steps.slice(0, 2)).toEqual(['prepare-intermediate', 'activate-intermediate']);
-    expect((await tetherOk(['ca', 'bundle', '--data-dir', dataDir])) + '\n').toBe(ca.bundlePem);
+    expect(`${await tetherOk(['ca', 'bundle', '--data-dir', dataDir])}\n`).toBe(ca.bundlePem);
     expect(opensslVerify(latest.response.certChain, ca.bundlePem, 'sslclient')).toContain('OK');
-    expect(Buffer.concat(latest.response.trustBundle).equals(Buffer.concat(first.response.trustBundle))).toBe(true);
+    expect(Buffer.concat(latest.response.trustBundle).equals(Buffer.concat(first.response.trustBundle))).toBe(
+      true,
+    );
   }, 40_000);
 
   it('rotates on `tether ca rotate --intermediate`; leaves from the old intermediate still renew', async () => {
