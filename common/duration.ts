@@ -6,6 +6,11 @@ const DURATION = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)$/;
 
 /** Parses "1h30m"-style durations (one or more number+unit parts) into whole seconds. */
 export function parseDurationSeconds(input: string): number {
+  return Math.round(parseDurationMs(input) / 1000);
+}
+
+/** Parses a duration into whole milliseconds (for sub-second settings such as check intervals). */
+export function parseDurationMs(input: string): number {
   const text = input.trim();
   const parts = text.match(/\d+(?:\.\d+)?(?:ms|s|m|h|d)/g);
   if (!parts || parts.join('') !== text) {
@@ -19,7 +24,7 @@ export function parseDurationSeconds(input: string): number {
     const m = DURATION.exec(part)!;
     seconds += Number(m[1]) * UNIT_SECONDS[m[2]!]!;
   }
-  return Math.round(seconds);
+  return Math.round(seconds * 1000);
 }
 
 /** Formats seconds as the shortest exact "1h", "90s", "7d" form. */

@@ -34,6 +34,7 @@ export async function createJoinToken(
 ): Promise<{ token: string; record: JoinTokenRecord }> {
   if (!Number.isInteger(input.uses) || input.uses < 1)
     throw new TetherError('ERR_USAGE', '--uses must be a whole number ≥ 1');
+  if (!(input.ttlSeconds > 0)) throw new TetherError('ERR_USAGE', '--ttl must be longer than 0s');
   const token = JOIN_TOKEN_PREFIX + randomBytes(32).toString('base64url');
   const record: JoinTokenRecord = {
     hash: hashJoinToken(token),

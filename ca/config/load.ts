@@ -2,7 +2,7 @@
 // problem is reported at once with the key, the bad value and what was expected.
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
-import { parseDurationSeconds } from '../../common/duration.js';
+import { parseDurationMs, parseDurationSeconds } from '../../common/duration.js';
 import { TetherError } from '../../common/errors.js';
 import { caConfigSchema } from './schema.js';
 
@@ -87,7 +87,9 @@ export function loadCaConfig(file: string | undefined, overrides: Record<string,
     const lines = result.error.issues.map((i) => {
       const key = i.path.join('.') || '(root)';
       const keys = i.code === 'unrecognized_keys' ? ` (${i.keys.join(', ')})` : '';
-      return `  ${key}: ${i.message}${keys}; got ${describe(lookup(raw, i.path))}`;
+      // For unknown keys name them only: echoing the section could print a secret put in the wrong place.
+      if (i.code === 'unrecognized_keys') return `  ${key}: ${i.message}${keys}`;
+      return `  ${key}: ${i.message}; got ${describe(lookup(raw, i.path))}`;
     });
     throw new TetherError(
       'ERR_CONFIG_INVALID',
@@ -107,7 +109,7 @@ export function loadCaConfig(file: string | undefined, overrides: Record<string,
     intermediateTtlSeconds: seconds(c.rotation.intermediateTtl),
     rootTtlSeconds: seconds(c.rotation.rootTtl),
     rootPropagationSeconds: seconds(c.rotation.rootPropagation),
-    checkIntervalMs: Math.max(100, seconds(c.rotation.checkInterval) * 1000),
+    checkIntervalMs: Math.max(100, parseDurationMs(c.rotation.checkInterval)),
     csrPerSecond: c.limits.csrPerSecond,
     csrBurst: c.limits.csrBurst,
     failures: {

@@ -17,7 +17,10 @@ const duration = z.string().refine(
 
 const hostPort = z
   .string()
-  .regex(/^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, 'expected host:port, e.g. 127.0.0.1:8443');
+  .regex(/^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, 'expected host:port, e.g. 127.0.0.1:8443')
+  .refine((s) => Number(s.slice(s.lastIndexOf(':') + 1)) <= 65535, {
+    message: 'expected host:port with a port ≤ 65535',
+  });
 const positiveInt = z.number().int().positive();
 
 export const caConfigSchema = z

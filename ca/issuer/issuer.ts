@@ -1,6 +1,7 @@
 // Issuance as a pipeline of named steps:
 //   guard → parseCsr → attest → authorize → buildTemplate → sign → verifyIssued → record.
 // Knows nothing about gRPC: the edge converts wire messages in and TetherErrors out.
+import { createHash } from 'node:crypto';
 import type { Clock } from '../../common/clock.js';
 import { TetherError } from '../../common/errors.js';
 import type { Logger } from '../../common/logging.js';
@@ -56,6 +57,17 @@ export function sourceOf(address: string): string {
   return m?.[1] ?? address;
 }
 
+/**
+ * The key failed attempts with the same credential are counted under, whatever the source:
+ * a token's hash prefix, or the presented certificate's serial.
+ */
+export function credentialKeyOf(credential: Credential, peer: Peer): string | null {
+  if (credential.kind !== 'none') {
+    return `credential:${createHash('sha256').update(credential.token).digest('hex').slice(0, 16)}`;
+  }
+  return peer.certificate ? `certificate:${peer.certificate.serialNumber.toLowerCase()}` : null;
+}
+
 export class Issuer {
   constructor(private readonly o: IssuerOptions) {}
 
@@ -64,7 +76,7 @@ export class Issuer {
     const started = performance.now();
     let attestor = 'none';
     try {
-      this.guard(req.peer);
+      this.guard(req.credential, req.peer);
       const csr = parseCsr(req.csr, this.o.maxCsrBytes);
       checkCsrShape(csr);
       const attested = await this.attest({
@@ -86,13 +98,17 @@ export class Issuer {
   }
 
   /** Refuses blocked sources and enforces the global CSR rate before doing any work. */
-  private guard(peer: Peer): void {
-    const blockedMs = this.o.failures.blockedFor(`source:${sourceOf(peer.address)}`);
+  private guard(credential: Credential, peer: Peer): void {
+    const credentialKey = credentialKeyOf(credential, peer);
+    const blockedMs = Math.max(
+      this.o.failures.blockedFor(`source:${sourceOf(peer.address)}`),
+      credentialKey ? this.o.failures.blockedFor(credentialKey) : 0,
+    );
     if (blockedMs > 0) {
       this.o.metrics.rateLimited.inc({ limit: 'source_blocked' });
       throw new TetherError(
         'ERR_SOURCE_BLOCKED',
-        `too many failed attestations from this source; retry in ${Math.ceil(blockedMs / 1000)} s`,
+        `too many failed attestations from this source or with this credential; retry in ${Math.ceil(blockedMs / 1000)} s`,
       );
     }
     const waitMs = this.o.csrRate.take();
@@ -114,16 +130,23 @@ export class Issuer {
       return await attestor.attest(input);
     } catch (err) {
       if (err instanceof TetherError && CREDENTIAL_FAILURES.has(err.code))
-        this.recordFailure(attestor.name, input.peer);
+        this.recordFailure(attestor.name, input);
       throw err;
     }
   }
 
-  private recordFailure(attestor: string, peer: Peer): void {
+  private recordFailure(attestor: string, input: AttestationInput): void {
     this.o.metrics.attestationFailures.inc({ attestor });
-    const source = sourceOf(peer.address);
+    const source = sourceOf(input.peer.address);
     if (this.o.failures.recordFailure(`source:${source}`)) {
       this.o.log.warn({ source, attestor }, 'source blocked after repeated failed attestations');
+    }
+    const credentialKey = credentialKeyOf(input.credential, input.peer);
+    if (credentialKey && this.o.failures.recordFailure(credentialKey)) {
+      this.o.log.warn(
+        { credential: credentialKey, attestor },
+        'credential blocked after repeated failed attestations',
+      );
     }
     this.o.metrics.blockedSources.set(this.o.failures.blocked().length);
   }

@@ -1,6 +1,6 @@
 // Embedded SQLite store (better-sqlite3) in the data dir: WAL mode so the CLI and a running CA
 // can share the file, every write in a transaction, the file itself 0600.
-import { chmodSync, existsSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, openSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { TetherError } from '../../common/errors.js';
 import type {
@@ -99,6 +99,10 @@ export class SqliteStore implements Store {
     if (!options.create && !existsSync(file)) {
       throw new TetherError('ERR_CA_NOT_INITIALIZED', `no CA store at ${file}; run "tether ca init" first`);
     }
+    // Create the file 0600 before SQLite opens it: the -wal and -shm files it makes next inherit
+    // the database file's mode, and they hold the same data.
+    if (options.create && !existsSync(file)) closeSync(openSync(file, 'a', 0o600));
+    chmodSync(file, 0o600);
     this.db = new Database(file, { fileMustExist: !options.create });
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = FULL');
