@@ -76,3 +76,8 @@ export function parseWorkloadId(input: string): SpiffeId {
 export function kubernetesSpiffeId(trustDomain: string, namespace: string, serviceAccount: string): SpiffeId {
   return parseWorkloadId(`${SCHEME}${trustDomain}/ns/${namespace}/sa/${serviceAccount}`);
 }
+
+/** The SPIFFE ID the Tether CA presents on its listeners: spiffe://<td>/tether/ca. */
+export function caServerId(trustDomain: string): SpiffeId {
+  return parseWorkloadId(`${SCHEME}${trustDomain}/tether/ca`);
+}

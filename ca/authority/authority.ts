@@ -21,6 +21,8 @@ export interface SigningCa {
   readonly issuer: IssuerInfo;
   /** DER certificates to send after the leaf: the intermediate, then any upstream chain. */
   readonly chain: readonly Buffer[];
+  /** The trust-bundle root this chain ends at (lets clients pin a root by fingerprint). */
+  readonly root: Buffer | null;
 }
 
 export interface TrustBundle {
@@ -147,12 +149,23 @@ export class Authority {
   private buildSigning(g: CaGeneration): SigningCa {
     const anchor = this.gens.find((a) => a.id === g.parentId);
     const upstream = anchor?.kind === 'upstream' ? [anchor.certDer, ...this.meta.upstreamChain] : [];
+    const chain = [g.certDer, ...upstream];
     return {
       generation: g,
       signer: signingKeyFor(this.keyOf(g)),
       issuer: issuerInfoOf(g.certDer),
-      chain: [g.certDer, ...upstream],
+      chain,
+      root: anchor?.kind === 'root' ? anchor.certDer : this.upstreamRootOf(chain.at(-1)!),
     };
+  }
+
+  private upstreamRootOf(top: Buffer): Buffer | null {
+    const cert = new X509Certificate(top);
+    const root = this.meta.upstreamBundle.find((r) => {
+      const x = new X509Certificate(r);
+      return r.equals(top) || (cert.checkIssued(x) && cert.verify(x.publicKey));
+    });
+    return root && !root.equals(top) ? root : null;
   }
 
   private keyOf(g: CaGeneration): KeyObject {
@@ -224,11 +237,17 @@ export class Authority {
     switch (step.kind) {
       case 'prepare-intermediate':
         return { insert: [this.newIntermediate(step.parentId, 'prepared')] };
-      case 'replace-intermediate':
+      case 'replace-intermediate': {
+        // A successor prepared for the replaced intermediate is dropped too: it would otherwise
+        // take over later than planned from an older, shorter-lived key.
+        const retire = this.gens.filter(
+          (g) => g.id === step.retireId || (g.kind === 'intermediate' && g.state === 'prepared'),
+        );
         return {
           insert: [this.newIntermediate(step.parentId, 'active')],
-          setState: step.retireId ? [{ id: step.retireId, state: 'retired', at: now }] : [],
+          setState: retire.map((g) => ({ id: g.id, state: 'retired' as const, at: now })),
         };
+      }
       case 'activate-intermediate':
         return {
           setState: [

@@ -6,7 +6,7 @@ import { hostname } from 'node:os';
 import type { Clock } from '../../common/clock.js';
 import type { Logger } from '../../common/logging.js';
 import { certsToPem } from '../../common/pem.js';
-import { parseWorkloadId } from '../../common/spiffe-id.js';
+import { caServerId } from '../../common/spiffe-id.js';
 import { serialHex } from '../../common/x509.js';
 import { signCertificate } from '../issuer/sign.js';
 import { buildLeafTemplate } from '../issuer/template.js';
@@ -28,9 +28,6 @@ export interface ServingIdentityOptions {
   readonly dnsNames: readonly string[];
   readonly ttlSeconds: number;
 }
-
-/** The SPIFFE ID the CA presents: spiffe://<td>/tether/ca. */
-export const caSpiffeId = (trustDomain: string) => parseWorkloadId(`spiffe://${trustDomain}/tether/ca`);
 
 export class ServingIdentity {
   private current: ServingCertificate | null = null;
@@ -64,7 +61,7 @@ export class ServingIdentity {
 
   private async issue(now: number): Promise<ServingCertificate> {
     const ca = this.o.authority.signingCa();
-    const spiffeId = caSpiffeId(this.o.authority.trustDomain);
+    const spiffeId = caServerId(this.o.authority.trustDomain);
     const dnsNames = [...new Set(['localhost', hostname().toLowerCase(), ...this.o.dnsNames])];
     const spki = createPublicKey(this.key).export({ type: 'spki', format: 'der' });
     const template = buildLeafTemplate(
@@ -101,6 +98,8 @@ export class ServingIdentity {
       'CA serving certificate issued',
     );
     const keyPem = this.key.export({ type: 'pkcs8', format: 'pem' }) as string;
-    return { chainPem: certsToPem([der, ...ca.chain]), keyPem, leaf };
+    // The root goes out too, so a client pinning the root by fingerprint can bootstrap trust.
+    const chain = [der, ...ca.chain, ...(ca.root ? [ca.root] : [])];
+    return { chainPem: certsToPem(chain), keyPem, leaf };
   }
 }

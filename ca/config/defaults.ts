@@ -82,14 +82,19 @@ export const CA_SETTINGS: readonly SettingDoc[] = [
   {
     key: 'limits.failures.max',
     default: '100',
-    description: 'Failed attestations from one source within the window that block it.',
+    description:
+      'Failed attestations from one source (or with one credential) within the window that block it.',
   },
   {
     key: 'limits.failures.window',
     default: '60s',
     description: 'Sliding window for counting failed attestations.',
   },
-  { key: 'limits.failures.block', default: '5m', description: 'How long a source stays blocked.' },
+  {
+    key: 'limits.failures.block',
+    default: '5m',
+    description: 'How long a blocked source or credential stays blocked.',
+  },
   {
     key: 'limits.maxCsrBytes',
     default: '16384',

@@ -1,7 +1,6 @@
 // Loads the CA config: YAML file (optional), then flags on top, validated as a whole so every
 // problem is reported at once with the key, the bad value and what was expected.
-import { readFileSync } from 'node:fs';
-import { parse as parseYaml } from 'yaml';
+import { type ConfigObject, readYamlFile, setPath, validateConfig } from '../../common/config-file.js';
 import { parseDurationMs, parseDurationSeconds } from '../../common/duration.js';
 import { TetherError } from '../../common/errors.js';
 import { caConfigSchema } from './schema.js';
@@ -29,74 +28,14 @@ export interface CaConfig {
   readonly logLevel: string;
 }
 
-type Obj = Record<string, unknown>;
-
-/** Sets a dotted key in a nested object (flags are given as dotted keys). */
-function setPath(target: Obj, dotted: string, value: unknown): void {
-  const parts = dotted.split('.');
-  let node = target;
-  for (const part of parts.slice(0, -1)) {
-    if (typeof node[part] !== 'object' || node[part] === null) node[part] = {};
-    node = node[part] as Obj;
-  }
-  node[parts.at(-1)!] = value;
-}
-
-function readYaml(file: string): Obj {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (err) {
-    throw new TetherError('ERR_CONFIG_INVALID', `cannot read config file ${file}`, { cause: err });
-  }
-  let doc: unknown;
-  try {
-    doc = parseYaml(text);
-  } catch (err) {
-    throw new TetherError(
-      'ERR_CONFIG_INVALID',
-      `config file ${file} is not valid YAML: ${(err as Error).message}`,
-    );
-  }
-  if (doc === null || doc === undefined) return {};
-  if (typeof doc !== 'object' || Array.isArray(doc)) {
-    throw new TetherError('ERR_CONFIG_INVALID', `config file ${file} must be a YAML mapping`);
-  }
-  return doc as Obj;
-}
-
-function describe(value: unknown): string {
-  return value === undefined ? 'missing' : JSON.stringify(value);
-}
-
-function lookup(obj: Obj, path: PropertyKey[]): unknown {
-  let node: unknown = obj;
-  for (const p of path) node = node && typeof node === 'object' ? (node as Obj)[p as string] : undefined;
-  return node;
-}
-
 /**
  * Builds the config from an optional YAML file and flag overrides given as dotted keys
  * (`{ 'ttl.default': '30m' }`). Throws ERR_CONFIG_INVALID listing every problem.
  */
 export function loadCaConfig(file: string | undefined, overrides: Record<string, unknown>): CaConfig {
-  const raw: Obj = file ? readYaml(file) : {};
+  const raw: ConfigObject = file ? readYamlFile(file) : {};
   for (const [key, value] of Object.entries(overrides)) if (value !== undefined) setPath(raw, key, value);
-  const result = caConfigSchema.safeParse(raw);
-  if (!result.success) {
-    const lines = result.error.issues.map((i) => {
-      const key = i.path.join('.') || '(root)';
-      const keys = i.code === 'unrecognized_keys' ? ` (${i.keys.join(', ')})` : '';
-      // For unknown keys name them only: echoing the section could print a secret put in the wrong place.
-      if (i.code === 'unrecognized_keys') return `  ${key}: ${i.message}${keys}`;
-      return `  ${key}: ${i.message}; got ${describe(lookup(raw, i.path))}`;
-    });
-    throw new TetherError(
-      'ERR_CONFIG_INVALID',
-      `invalid CA configuration${file ? ` in ${file}` : ''}:\n${lines.join('\n')}`,
-    );
-  }
-  const c = result.data;
+  const c = validateConfig(caConfigSchema, raw, 'CA configuration', file);
   const seconds = parseDurationSeconds;
   const config: CaConfig = {
     dataDir: c.dataDir,

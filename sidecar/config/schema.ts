@@ -1,0 +1,106 @@
+// The sidecar config schema (design.md §6). The TypeScript type is derived from it; durations
+// stay strings here and are parsed once in load.ts.
+import { z } from 'zod';
+import { parseDurationMs } from '../../common/duration.js';
+
+const duration = z.string().refine(
+  (s) => {
+    try {
+      parseDurationMs(s);
+      return true;
+    } catch {
+      return false;
+    }
+  },
+  { message: 'expected a duration like "500ms", "10s", "1h"' },
+);
+
+const hostPort = z
+  .string()
+  .regex(/^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, 'expected host:port, e.g. 127.0.0.1:15001')
+  .refine((s) => Number(s.slice(s.lastIndexOf(':') + 1)) <= 65535, { message: 'expected a port ≤ 65535' });
+
+const spiffeIdPattern = z
+  .string()
+  .regex(
+    /^spiffe:\/\/[a-z0-9._-]+(\/[A-Za-z0-9._-]+)*(\/\*)?$/,
+    'expected a SPIFFE ID or a prefix ending in /*',
+  );
+const spiffeId = z.string().regex(/^spiffe:\/\/[a-z0-9._-]+(\/[A-Za-z0-9._-]+)+$/, 'expected a SPIFFE ID');
+
+const tlsSettings = z
+  .object({ minVersion: z.enum(['1.2', '1.3']).default('1.3') })
+  .strict()
+  .prefault({});
+
+export const inboundSchema = z
+  .object({
+    name: z.string().regex(/^[a-z0-9][a-z0-9_-]*$/, 'expected a lowercase name'),
+    listen: hostPort,
+    forward: hostPort,
+    protocol: z.enum(['tcp', 'http']).default('http'),
+    allow: z
+      .array(spiffeIdPattern)
+      .min(1, 'list at least one allowed SPIFFE ID (or spiffe://<td>/* for the whole trust domain)'),
+    tls: tlsSettings,
+    handshakeTimeout: duration.default('10s'),
+    maxConnections: z.number().int().positive().default(10_000),
+    requestTimeout: duration.default('60s'),
+  })
+  .strict();
+
+export const outboundSchema = z
+  .object({
+    name: z.string().regex(/^[a-z0-9][a-z0-9_-]*$/, 'expected a lowercase name'),
+    listen: hostPort,
+    upstream: hostPort,
+    protocol: z.enum(['tcp', 'http']).default('http'),
+    serverId: spiffeId,
+    tls: tlsSettings,
+    connectTimeout: duration.default('5s'),
+    requestTimeout: duration.default('60s'),
+  })
+  .strict();
+
+export const sidecarConfigSchema = z
+  .object({
+    trustDomain: z.string().regex(/^[a-z0-9._-]+$/, 'expected a lowercase trust domain'),
+    keyType: z.enum(['ecdsa-p256', 'ecdsa-p384', 'rsa-2048', 'ed25519']).default('ecdsa-p256'),
+    ca: z
+      .object({
+        address: hostPort,
+        bundleFile: z.string().min(1).optional(),
+        rootFingerprint: z
+          .string()
+          .regex(/^sha256:[0-9a-fA-F]{64}$/, 'expected sha256:<64 hex digits>')
+          .optional(),
+        joinTokenFile: z.string().min(1).optional(),
+        ttl: duration.default('1h'),
+        timeout: duration.default('10s'),
+      })
+      .strict()
+      .refine((c) => Boolean(c.bundleFile) !== Boolean(c.rootFingerprint), {
+        message: 'set exactly one of ca.bundleFile or ca.rootFingerprint to trust the CA',
+      }),
+    admin: hostPort.default('127.0.0.1:15000'),
+    files: z
+      .object({
+        dir: z.string().min(1),
+        mode: z
+          .string()
+          .regex(/^0?[0-7]{3}$/, 'expected an octal mode like "0640"')
+          .default('0644'),
+      })
+      .strict()
+      .optional(),
+    inbound: z.array(inboundSchema).default([]),
+    outbound: z.array(outboundSchema).default([]),
+    shutdownGrace: duration.default('10s'),
+    log: z
+      .object({ level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal']).default('info') })
+      .strict()
+      .prefault({}),
+  })
+  .strict();
+
+export type SidecarConfigRaw = z.output<typeof sidecarConfigSchema>;

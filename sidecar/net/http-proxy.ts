@@ -1,0 +1,63 @@
+// Forwards one HTTP request (HTTP/1.1 or HTTP/2 on the client side) to an upstream and streams
+// the response back: header hygiene, a request timeout (504), upstream failures (502), and
+// cancellation when the client goes away.
+import type http from 'node:http';
+import type http2 from 'node:http2';
+import type { Logger } from '../../common/logging.js';
+import { forwardableHeaders } from './http-headers.js';
+
+export type ProxyRequest = http.IncomingMessage | http2.Http2ServerRequest;
+export type ProxyResponse = http.ServerResponse | http2.Http2ServerResponse;
+
+export interface ProxyTarget {
+  /** Starts the upstream request with the prepared headers. */
+  readonly send: (headers: http.OutgoingHttpHeaders) => http.ClientRequest;
+  readonly timeoutMs: number;
+  readonly log: Logger;
+  readonly logFields: Record<string, unknown>;
+}
+
+/** Plain-text reply with a machine-readable reason header; destroys the stream if headers already went out. */
+export function replyText(res: ProxyResponse, status: number, text: string, reason?: string): void {
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  const headers: http.OutgoingHttpHeaders = { 'content-type': 'text/plain; charset=utf-8' };
+  if (reason) headers['x-tether-reason'] = reason;
+  res.writeHead(status, headers);
+  res.end(`${text}\n`);
+}
+
+/** Proxies `req` to the target; `extra` headers are set after hygiene (and `drop` removed). */
+export function proxyHttp(
+  req: ProxyRequest,
+  res: ProxyResponse,
+  target: ProxyTarget,
+  extra: http.OutgoingHttpHeaders = {},
+  drop: readonly string[] = [],
+): void {
+  const headers = forwardableHeaders(req.headers, drop);
+  const authority = req.headers[':authority'];
+  if (req.httpVersionMajor === 2 && typeof authority === 'string') headers['host'] = authority;
+  Object.assign(headers, extra);
+  const upstream = target.send(headers);
+  upstream.setTimeout(target.timeoutMs, () =>
+    upstream.destroy(Object.assign(new Error('upstream timed out'), { code: 'ETIMEDOUT' })),
+  );
+  upstream.on('response', (up) => {
+    res.writeHead(up.statusCode ?? 502, forwardableHeaders(up.headers));
+    up.pipe(res as http.ServerResponse);
+    up.on('error', () => res.destroy());
+  });
+  upstream.on('error', (err: NodeJS.ErrnoException) => {
+    const timeout = err.code === 'ETIMEDOUT';
+    target.log.warn({ ...target.logFields, err: err.message, code: err.code }, 'upstream request failed');
+    if (timeout) replyText(res, 504, 'upstream timed out', 'upstream_timeout');
+    else replyText(res, 502, `upstream unavailable: ${err.message}`, 'upstream_unavailable');
+  });
+  res.on('close', () => {
+    if (!res.writableFinished) upstream.destroy();
+  });
+  req.pipe(upstream);
+}

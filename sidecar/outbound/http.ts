@@ -1,0 +1,53 @@
+// Outbound HTTP mode: a plaintext HTTP proxy on loopback that forwards each request over a
+// pooled, reused mTLS connection to the upstream, verified by the upstream's SPIFFE ID.
+import http from 'node:http';
+import https from 'node:https';
+import type { Logger } from '../../common/logging.js';
+import type { SidecarMetrics } from '../admin/metrics.js';
+import { splitHostPort } from '../net/address.js';
+import { proxyHttp, replyText } from '../net/http-proxy.js';
+import type { OutboundDeps } from './tcp.js';
+import { serverIdentityCheck } from './verify-server.js';
+
+export function createHttpOutbound(d: OutboundDeps): http.Server {
+  const target = splitHostPort(d.cfg.upstream);
+  const checkServerIdentity = serverIdentityCheck(d.cfg.serverId);
+  const agent = new https.Agent({ keepAlive: true, maxSockets: 1024, scheduling: 'lifo' });
+  agent.on('free', (socket) => socket.setNoDelay(true));
+  const metrics: SidecarMetrics = d.metrics;
+  const log: Logger = d.log;
+  const server = http.createServer({ noDelay: true, keepAliveTimeout: 60_000 }, (req, res) => {
+    const started = performance.now();
+    res.once('finish', () =>
+      metrics.requestSeconds.observe(
+        { direction: 'outbound', listener: d.cfg.name, status: `${Math.floor(res.statusCode / 100)}xx` },
+        (performance.now() - started) / 1000,
+      ),
+    );
+    const secureContext = d.context();
+    if (!secureContext) {
+      replyText(res, 503, 'sidecar has no valid certificate yet', 'sidecar_not_ready');
+      return;
+    }
+    proxyHttp(req, res, {
+      send: (headers) =>
+        https.request({
+          host: target.host,
+          port: target.port,
+          method: req.method,
+          path: req.url,
+          headers,
+          agent,
+          secureContext,
+          checkServerIdentity,
+          timeout: d.cfg.connectTimeoutMs,
+          // https passes unknown options through to tls.connect: one context per identity change.
+        } as https.RequestOptions),
+      timeoutMs: d.cfg.requestTimeoutMs,
+      log,
+      logFields: { listener: d.cfg.name, upstream: d.cfg.upstream },
+    });
+  });
+  server.on('close', () => agent.destroy());
+  return server;
+}

@@ -1,0 +1,68 @@
+// Outbound TCP mode: accept plaintext on loopback, originate mTLS to the upstream sidecar with
+// the current identity, verify the server's SPIFFE ID, then pipe bytes.
+import net from 'node:net';
+import tls from 'node:tls';
+import type { Logger } from '../../common/logging.js';
+import type { SidecarMetrics } from '../admin/metrics.js';
+import type { OutboundConfig } from '../config/load.js';
+import { splitHostPort } from '../net/address.js';
+import { pipeBothWays } from '../net/pipe.js';
+import { serverIdentityCheck } from './verify-server.js';
+
+export interface OutboundDeps {
+  readonly cfg: OutboundConfig;
+  /** The client TLS context for the current identity, or null while unavailable. */
+  readonly context: () => tls.SecureContext | null;
+  readonly metrics: SidecarMetrics;
+  readonly log: Logger;
+}
+
+export function handshakeReason(err: NodeJS.ErrnoException): string {
+  return String(err.code ?? 'error').toLowerCase();
+}
+
+export function createTcpOutbound(d: OutboundDeps): net.Server {
+  const target = splitHostPort(d.cfg.upstream);
+  const checkServerIdentity = serverIdentityCheck(d.cfg.serverId);
+  const labels = { direction: 'outbound', listener: d.cfg.name };
+  return net.createServer({ noDelay: true }, (client) => {
+    const secureContext = d.context();
+    if (!secureContext) {
+      d.metrics.handshakes.inc({ ...labels, result: 'refused', reason: 'sidecar_not_ready' });
+      client.destroy();
+      return;
+    }
+    client.pause();
+    const upstream = tls.connect({
+      host: target.host,
+      port: target.port,
+      secureContext,
+      checkServerIdentity,
+    });
+    upstream.setTimeout(d.cfg.connectTimeoutMs, () =>
+      upstream.destroy(Object.assign(new Error('connect timed out'), { code: 'ETIMEDOUT' })),
+    );
+    const onFail = (err: NodeJS.ErrnoException) => {
+      d.metrics.handshakes.inc({ ...labels, result: 'failed', reason: handshakeReason(err) });
+      d.log.warn(
+        { listener: d.cfg.name, upstream: d.cfg.upstream, err: err.message },
+        'outbound mTLS connection failed',
+      );
+      client.destroy();
+    };
+    upstream.once('error', onFail);
+    client.once('error', () => upstream.destroy());
+    upstream.once('secureConnect', () => {
+      upstream.setTimeout(0);
+      upstream.off('error', onFail);
+      d.metrics.handshakes.inc({ ...labels, result: 'ok', reason: '' });
+      pipeBothWays(client, upstream, {
+        direction: 'outbound',
+        listener: d.cfg.name,
+        metrics: d.metrics,
+        log: d.log,
+      });
+      client.resume();
+    });
+  });
+}
