@@ -9,7 +9,10 @@ async function main() {
       const { runCaCli } = await import('../dist/ca/admin/cli.js');
       return runCaCli(rest);
     }
-    case 'sidecar':
+    case 'sidecar': {
+      const { runSidecarCli } = await import('../dist/sidecar/cli.js');
+      return runSidecarCli(rest);
+    }
     case 'demo':
       process.stderr.write(`tether ${group}: not available in this version yet\n`);
       return 2;

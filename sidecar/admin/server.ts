@@ -1,0 +1,58 @@
+// The sidecar's admin listener: /healthz, /readyz (200 only with a valid certificate and a
+// bundle), /metrics (Prometheus) and /certs (what identity is in use, no key material).
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from '../../common/logging.js';
+import type { IdentitySource } from '../identity/source.js';
+import { splitHostPort } from '../net/address.js';
+import type { SidecarMetrics } from './metrics.js';
+
+function certsReport(source: IdentitySource): Record<string, unknown> {
+  const { svid, bundle } = source.state();
+  return {
+    ready: source.isReady(),
+    spiffeId: svid?.spiffeId ?? null,
+    serial: svid?.serial ?? null,
+    notBefore: svid ? new Date(svid.notBefore).toISOString() : null,
+    notAfter: svid ? new Date(svid.notAfter).toISOString() : null,
+    bundleSequence: bundle?.sequence ?? null,
+    bundleRoots: bundle?.roots.length ?? 0,
+  };
+}
+
+export async function startAdminServer(
+  address: string,
+  o: { source: IdentitySource; metrics: SidecarMetrics; log: Logger },
+): Promise<{ server: Server; port: number }> {
+  const server = createServer((req, res) => {
+    const path = (req.url ?? '/').split('?')[0];
+    const send = (status: number, type: string, body: string): void => {
+      res.writeHead(status, { 'content-type': type }).end(body);
+    };
+    if (path === '/healthz') {
+      send(200, 'text/plain', 'ok\n');
+    } else if (path === '/readyz') {
+      if (o.source.isReady()) send(200, 'text/plain', 'ready\n');
+      else send(503, 'text/plain', 'not ready: no valid certificate and bundle\n');
+    } else if (path === '/certs') {
+      send(200, 'application/json', `${JSON.stringify(certsReport(o.source), null, 2)}\n`);
+    } else if (path === '/metrics') {
+      o.metrics.registry.metrics().then(
+        (text) => send(200, o.metrics.registry.contentType, text),
+        (err: unknown) => {
+          o.log.error({ err }, 'metrics collection failed');
+          send(500, 'text/plain', 'metrics unavailable\n');
+        },
+      );
+    } else {
+      send(404, 'text/plain', 'not found\n');
+    }
+  });
+  server.requestTimeout = 10_000;
+  const { host, port } = splitHostPort(address);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve());
+  });
+  return { server, port: (server.address() as AddressInfo).port };
+}

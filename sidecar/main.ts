@@ -1,0 +1,145 @@
+// `tether sidecar run`: wires identity, admin, inbound and outbound listeners together, swaps
+// TLS material atomically on every identity change, and drains on SIGTERM/SIGINT.
+import type { AddressInfo, Server } from 'node:net';
+import type tls from 'node:tls';
+import { type Clock, systemClock } from '../common/clock.js';
+import type { Logger } from '../common/logging.js';
+import { SidecarMetrics } from './admin/metrics.js';
+import { startAdminServer } from './admin/server.js';
+import type { InboundConfig, SidecarConfig } from './config/load.js';
+import { type Drainable, drainable } from './drain.js';
+import { CaConnection } from './identity/ca-connection.js';
+import { fileWriter } from './identity/files.js';
+import { IdentitySource } from './identity/source.js';
+import type { IdentityState } from './identity/svid.js';
+import { compileAllowList } from './inbound/allow.js';
+import { createHttpInbound } from './inbound/http.js';
+import { createTcpInbound } from './inbound/tcp.js';
+import { splitHostPort } from './net/address.js';
+import { createHttpOutbound } from './outbound/http.js';
+import { createTcpOutbound } from './outbound/tcp.js';
+import { clientContext, contextOptions, type TlsVersion } from './tls/contexts.js';
+
+export interface RunningSidecar {
+  readonly adminPort: number;
+  readonly ports: Record<string, number>;
+  readonly source: IdentitySource;
+  /** Stops accepting, drains up to the grace period, stops renewing. */
+  close(): Promise<void>;
+}
+
+async function listen(server: Server, address: string): Promise<number> {
+  const { host, port } = splitHostPort(address);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  return (server.address() as AddressInfo).port;
+}
+
+/** Client contexts per TLS minimum, rebuilt once per identity change and shared by all connections. */
+function clientContexts(source: IdentitySource): (v: TlsVersion) => tls.SecureContext | null {
+  const cache = new Map<TlsVersion, tls.SecureContext | null>();
+  let state: IdentityState = source.state();
+  source.subscribe((s) => {
+    state = s;
+    cache.clear();
+  });
+  return (v) => {
+    if (!source.isReady()) return null;
+    if (!cache.has(v)) cache.set(v, clientContext(state, v));
+    return cache.get(v) ?? null;
+  };
+}
+
+function createInbound(
+  cfg: InboundConfig,
+  source: IdentitySource,
+  metrics: SidecarMetrics,
+  log: Logger,
+): tls.Server {
+  const tlsOptions = contextOptions(source.state(), cfg.minTlsVersion)!;
+  const deps = {
+    cfg,
+    allow: compileAllowList(cfg.allow),
+    ready: () => source.isReady(),
+    ownId: () => source.state().svid?.spiffeId ?? '',
+    metrics,
+    log: log.child({ listener: cfg.name }),
+    tlsOptions,
+  };
+  const server: tls.Server = cfg.protocol === 'tcp' ? createTcpInbound(deps) : createHttpInbound(deps);
+  server.maxConnections = cfg.maxConnections;
+  server.on('tlsClientError', (err: NodeJS.ErrnoException) => {
+    metrics.handshakes.inc({
+      direction: 'inbound',
+      listener: cfg.name,
+      result: 'failed',
+      reason: String(err.code ?? 'error').toLowerCase(),
+    });
+    log.warn({ listener: cfg.name, err: err.message, code: err.code }, 'inbound TLS handshake failed');
+  });
+  // New connections use the new certificate and bundle; live ones keep theirs.
+  source.subscribe((state) => {
+    const options = contextOptions(state, cfg.minTlsVersion);
+    if (options) server.setSecureContext(options);
+  });
+  return server;
+}
+
+export async function runSidecar(
+  config: SidecarConfig,
+  log: Logger,
+  clock: Clock = systemClock,
+): Promise<RunningSidecar> {
+  const metrics = new SidecarMetrics();
+  const ca = new CaConnection({
+    address: config.ca.address,
+    trustDomain: config.trustDomain,
+    timeoutMs: config.ca.timeoutMs,
+  });
+  const source = new IdentitySource({ config, ca, log: log.child({ module: 'identity' }), clock, metrics });
+  const admin = await startAdminServer(config.admin, { source, metrics, log });
+  log.info({ adminPort: admin.port }, 'sidecar admin listening');
+  if (config.files) source.subscribe(fileWriter(config.files.dir, config.files.mode, log));
+  await source.start();
+
+  const contexts = clientContexts(source);
+  const servers: { name: string; address: string; drain: Drainable }[] = [];
+  for (const cfg of config.inbound) {
+    servers.push({
+      name: `inbound.${cfg.name}`,
+      address: cfg.listen,
+      drain: drainable(createInbound(cfg, source, metrics, log)),
+    });
+  }
+  for (const cfg of config.outbound) {
+    const deps = {
+      cfg,
+      context: () => contexts(cfg.minTlsVersion),
+      metrics,
+      log: log.child({ listener: cfg.name }),
+    };
+    const server = cfg.protocol === 'tcp' ? createTcpOutbound(deps) : createHttpOutbound(deps);
+    servers.push({ name: `outbound.${cfg.name}`, address: cfg.listen, drain: drainable(server) });
+  }
+  const ports: Record<string, number> = {};
+  for (const s of servers) ports[s.name] = await listen(s.drain.server, s.address);
+  log.info({ adminPort: admin.port, ports, spiffeId: source.state().svid?.spiffeId }, 'sidecar ready');
+
+  return {
+    adminPort: admin.port,
+    ports,
+    source,
+    async close() {
+      log.info({ graceMs: config.shutdownGraceMs }, 'draining');
+      await Promise.all(servers.map((s) => s.drain.drain(config.shutdownGraceMs)));
+      source.stop();
+      await new Promise<void>((resolve) => admin.server.close(() => resolve()));
+      admin.server.closeAllConnections();
+    },
+  };
+}
