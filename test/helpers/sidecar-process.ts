@@ -1,0 +1,83 @@
+// Runs `tether sidecar run` as a child process for integration tests, with its config written
+// to a temp dir, and waits until it reports ready (or fails).
+import { type ChildProcess, spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { TETHER_BIN, tempDir } from './ca-process.js';
+
+export interface SidecarProcess {
+  readonly dir: string;
+  readonly adminPort: number;
+  readonly ports: Record<string, number>;
+  readonly child: ChildProcess;
+  output(): string;
+  logs(): Record<string, unknown>[];
+  certs(): Promise<{ ready: boolean; spiffeId: string; serial: string; notAfter: string; bundleSequence: number; bundleRoots: number }>;
+  metrics(): Promise<string>;
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+/** A port that was free a moment ago (for configs that must name ports up front). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer().listen(0, '127.0.0.1', () => {
+      const port = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(port));
+    });
+    s.once('error', reject);
+  });
+}
+
+/** Writes `yaml` as the sidecar config and starts it; resolves at its "sidecar ready" line. */
+export async function startSidecar(yaml: string, o: { waitReady?: boolean; env?: NodeJS.ProcessEnv } = {}): Promise<SidecarProcess> {
+  const dir = tempDir('tether-sidecar-');
+  const config = path.join(dir, 'sidecar.yaml');
+  writeFileSync(config, yaml);
+  const child = spawn(process.execPath, [TETHER_BIN, 'sidecar', 'run', '--config', config], {
+    env: { ...process.env, ...o.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+  const logs = () =>
+    out
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+  const wanted = o.waitReady === false ? 'sidecar admin listening' : 'sidecar ready';
+  const line = await new Promise<Record<string, unknown>>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`sidecar not ready in 20 s:\n${out}`)), 20_000);
+    const check = () => {
+      const hit = logs().find((l) => l['msg'] === wanted);
+      if (hit) {
+        clearTimeout(timer);
+        resolve(hit);
+      }
+    };
+    child.stdout!.on('data', check);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`sidecar exited with ${code}:\n${out}`));
+    });
+  });
+  const adminPort = line['adminPort'] as number;
+  const admin = (p: string) => fetch(`http://127.0.0.1:${adminPort}${p}`);
+  return {
+    dir,
+    adminPort,
+    ports: (line['ports'] as Record<string, number>) ?? {},
+    child,
+    output: () => out,
+    logs,
+    certs: async () => (await (await admin('/certs')).json()) as Awaited<ReturnType<SidecarProcess['certs']>>,
+    metrics: async () => (await admin('/metrics')).text(),
+    stop: (signal = 'SIGTERM') =>
+      new Promise((resolve) => {
+        if (child.exitCode !== null) return resolve(child.exitCode);
+        child.once('exit', (code) => resolve(code));
+        child.kill(signal);
+      }),
+  };
+}
