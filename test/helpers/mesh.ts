@@ -30,7 +30,17 @@ export async function startMesh(caYaml = ''): Promise<Mesh> {
     dir,
     bundleFile,
     async tokenFile(id, uses = 1) {
-      const token = await tetherOk(['ca', 'token', 'create', '--data-dir', dataDir, '--spiffe-id', id, '--uses', String(uses)]);
+      const token = await tetherOk([
+        'ca',
+        'token',
+        'create',
+        '--data-dir',
+        dataDir,
+        '--spiffe-id',
+        id,
+        '--uses',
+        String(uses),
+      ]);
       const file = path.join(dir, `token-${++n}`);
       mkdirSync(dir, { recursive: true });
       writeFileSync(file, token, { mode: 0o600 });
@@ -45,7 +55,11 @@ export async function startMesh(caYaml = ''): Promise<Mesh> {
 }
 
 /** A tiny workload: answers JSON with the path and the XFCC header it received. */
-export async function startEchoApp(): Promise<{ port: number; close(): Promise<void>; seen: http.IncomingHttpHeaders[] }> {
+export async function startEchoApp(): Promise<{
+  port: number;
+  close(): Promise<void>;
+  seen: http.IncomingHttpHeaders[];
+}> {
   const seen: http.IncomingHttpHeaders[] = [];
   const server = http.createServer((req, res) => {
     seen.push(req.headers);
@@ -53,7 +67,14 @@ export async function startEchoApp(): Promise<{ port: number; close(): Promise<v
     req.on('data', (c) => (body += c));
     req.on('end', () => {
       res.writeHead(200, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ path: req.url, method: req.method, xfcc: req.headers['x-forwarded-client-cert'] ?? null, body }));
+      res.end(
+        JSON.stringify({
+          path: req.url,
+          method: req.method,
+          xfcc: req.headers['x-forwarded-client-cert'] ?? null,
+          body,
+        }),
+      );
     });
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));

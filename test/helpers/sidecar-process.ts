@@ -13,7 +13,14 @@ export interface SidecarProcess {
   readonly child: ChildProcess;
   output(): string;
   logs(): Record<string, unknown>[];
-  certs(): Promise<{ ready: boolean; spiffeId: string; serial: string; notAfter: string; bundleSequence: number; bundleRoots: number }>;
+  certs(): Promise<{
+    ready: boolean;
+    spiffeId: string;
+    serial: string;
+    notAfter: string;
+    bundleSequence: number;
+    bundleRoots: number;
+  }>;
   metrics(): Promise<string>;
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
@@ -30,7 +37,10 @@ export function freePort(): Promise<number> {
 }
 
 /** Writes `yaml` as the sidecar config and starts it; resolves at its "sidecar ready" line. */
-export async function startSidecar(yaml: string, o: { waitReady?: boolean; env?: NodeJS.ProcessEnv } = {}): Promise<SidecarProcess> {
+export async function startSidecar(
+  yaml: string,
+  o: { waitReady?: boolean; env?: NodeJS.ProcessEnv } = {},
+): Promise<SidecarProcess> {
   const dir = tempDir('tether-sidecar-');
   const config = path.join(dir, 'sidecar.yaml');
   writeFileSync(config, yaml);

@@ -1,21 +1,13 @@
 // Hostile and broken requests against the real CA process: each gets the right gRPC status and
 // a log line, and the CA keeps serving good requests afterwards.
-import { createPrivateKey, generateKeyPairSync, X509Certificate } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { generateKeyPairSync, X509Certificate } from 'node:crypto';
 import path from 'node:path';
 import { status } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { issuerInfoOf } from '../../ca/authority/generation.js';
-import { caSubject } from '../../ca/issuer/names.js';
-import { signCertificate as signTbs } from '../../ca/issuer/sign.js';
-import { signingKeyFor } from '../../ca/issuer/signing-key.js';
-import { buildCaTemplate, buildLeafTemplate } from '../../ca/issuer/template.js';
-import { SqliteStore } from '../../ca/store/sqlite.js';
-import { certsToPem } from '../../common/pem.js';
-import { parseWorkloadId } from '../../common/spiffe-id.js';
 import { buildCsr } from '../../sidecar/identity/csr.js';
 import { caClient, signCertificate } from '../helpers/ca-client.js';
 import { type CaProcess, initCa, removeDir, startCa, tetherOk, writeConfig } from '../helpers/ca-process.js';
+import { foreignLeaf, leafFromCa } from '../helpers/fixtures.js';
 import { enrollWithToken, newKey, renew } from '../helpers/workload.js';
 
 const WEB = 'spiffe://example.org/ns/shop/sa/web';
@@ -31,74 +23,6 @@ async function send(csr: Buffer, joinToken?: string) {
   } finally {
     client.close();
   }
-}
-
-/** A leaf signed by the CA's real active intermediate but with the given validity (expired fixture). */
-async function leafFromRealIntermediate(notBefore: Date, notAfter: Date) {
-  const store = new SqliteStore(path.join(dataDir, 'tether.db'), { create: false });
-  const active = (await store.generations()).find((g) => g.kind === 'intermediate' && g.state === 'active')!;
-  await store.close();
-  const caKey = createPrivateKey(readFileSync(path.join(dataDir, 'keys', active.keyFile)));
-  const key = newKey();
-  const spki = generateKeyPairSync('ec', { namedCurve: 'prime256v1' }) && key;
-  const der = signTbs(
-    buildLeafTemplate(
-      {
-        spiffeId: parseWorkloadId(WEB),
-        dnsNames: [],
-        spki: new Uint8Array(
-          spki.asymmetricKeyType
-            ? (await import('node:crypto')).createPublicKey(key).export({ type: 'spki', format: 'der' })
-            : [],
-        ),
-        keyType: 'ec',
-        notBefore,
-        notAfter,
-      },
-      issuerInfoOf(active.certDer),
-    ),
-    signingKeyFor(caKey),
-  );
-  return {
-    keyPem: key.export({ type: 'pkcs8', format: 'pem' }) as string,
-    chainPem: certsToPem([der, active.certDer]),
-  };
-}
-
-/** A complete foreign PKI (root → leaf) with the same trust domain: not ours. */
-function foreignLeaf() {
-  const root = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
-  const rootDer = signTbs(
-    buildCaTemplate(
-      {
-        subject: caSubject('Foreign Root', 'x'),
-        spki: root.publicKey.export({ type: 'spki', format: 'der' }),
-        notBefore: new Date(Date.now() - 60_000),
-        notAfter: new Date(Date.now() + 3600_000),
-      },
-      null,
-    ),
-    signingKeyFor(root.privateKey),
-  );
-  const leaf = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
-  const leafDer = signTbs(
-    buildLeafTemplate(
-      {
-        spiffeId: parseWorkloadId(WEB),
-        dnsNames: [],
-        spki: leaf.publicKey.export({ type: 'spki', format: 'der' }),
-        keyType: 'ec',
-        notBefore: new Date(Date.now() - 60_000),
-        notAfter: new Date(Date.now() + 3600_000),
-      },
-      issuerInfoOf(rootDer),
-    ),
-    signingKeyFor(root.privateKey),
-  );
-  return {
-    keyPem: leaf.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string,
-    chainPem: certsToPem([leafDer, rootDer]),
-  };
 }
 
 beforeAll(async () => {
@@ -185,14 +109,16 @@ describe('malformed and hostile CSRs', () => {
 
 describe('renewal with certificates that must not work', () => {
   it('refuses a certificate from a foreign CA with UNAUTHENTICATED', async () => {
-    await expect(renew(ca.address, ca.bundlePem, foreignLeaf())).rejects.toMatchObject({
+    await expect(renew(ca.address, ca.bundlePem, foreignLeaf(WEB))).rejects.toMatchObject({
       code: status.UNAUTHENTICATED,
       details: expect.stringContaining('chains to another CA is ignored'),
     });
   });
 
   it('refuses an expired certificate from this CA with UNAUTHENTICATED', async () => {
-    const expired = await leafFromRealIntermediate(
+    const expired = await leafFromCa(
+      dataDir,
+      WEB,
       new Date(Date.now() - 7200_000),
       new Date(Date.now() - 3600_000),
     );
@@ -203,7 +129,9 @@ describe('renewal with certificates that must not work', () => {
   });
 
   it('still renews a valid certificate made the same way (the fixture itself is sound)', async () => {
-    const valid = await leafFromRealIntermediate(
+    const valid = await leafFromCa(
+      dataDir,
+      WEB,
       new Date(Date.now() - 60_000),
       new Date(Date.now() + 600_000),
     );

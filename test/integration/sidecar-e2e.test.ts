@@ -1,7 +1,7 @@
 // End to end through real processes: client → outbound sidecar → mTLS → inbound sidecar → app,
 // in HTTP and TCP modes, with the caller's identity delivered to the app in XFCC.
 import { createHash } from 'node:crypto';
-import { statSync, readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -26,7 +26,12 @@ beforeAll(async () => {
   tcpEcho = net.createServer((s) => s.pipe(s));
   await new Promise<void>((r) => tcpEcho.listen(0, '127.0.0.1', () => r()));
   tcpEchoPort = (tcpEcho.address() as net.AddressInfo).port;
-  ports = { httpIn: await freePort(), tcpIn: await freePort(), httpOut: await freePort(), tcpOut: await freePort() };
+  ports = {
+    httpIn: await freePort(),
+    tcpIn: await freePort(),
+    httpOut: await freePort(),
+    tcpOut: await freePort(),
+  };
   orders = await startSidecar(
     sidecarYaml({
       caAddress: mesh.ca.address,
@@ -66,7 +71,9 @@ describe('HTTP mode', () => {
     const res = await fetch(`http://127.0.0.1:${ports.httpOut}/orders/42?x=1`, {
       method: 'POST',
       body: 'hello',
-      headers: { 'x-forwarded-client-cert': 'By=spiffe://evil;URI=spiffe://example.org/ns/kube-system/sa/admin' },
+      headers: {
+        'x-forwarded-client-cert': 'By=spiffe://evil;URI=spiffe://example.org/ns/kube-system/sa/admin',
+      },
     });
     expect(res.status).toBe(200);
     const body = (await res.json()) as { path: string; method: string; xfcc: string; body: string };
@@ -80,8 +87,13 @@ describe('HTTP mode', () => {
   it('reuses the mTLS connection across requests (keep-alive)', async () => {
     const before = await orders.metrics();
     const count = (text: string) =>
-      Number(/tether_sidecar_handshakes_total\{direction="inbound",listener="orders",result="ok",reason=""\} (\d+)/.exec(text)?.[1] ?? 0);
-    for (let i = 0; i < 20; i++) expect((await fetch(`http://127.0.0.1:${ports.httpOut}/r${i}`)).status).toBe(200);
+      Number(
+        /tether_sidecar_handshakes_total\{direction="inbound",listener="orders",result="ok",reason=""\} (\d+)/.exec(
+          text,
+        )?.[1] ?? 0,
+      );
+    for (let i = 0; i < 20; i++)
+      expect((await fetch(`http://127.0.0.1:${ports.httpOut}/r${i}`)).status).toBe(200);
     expect(count(await orders.metrics()) - count(before)).toBeLessThanOrEqual(2);
   });
 
@@ -91,7 +103,9 @@ describe('HTTP mode', () => {
     expect(certs.bundleSequence).toBeGreaterThanOrEqual(1);
     expect((await fetch(`http://127.0.0.1:${web.adminPort}/readyz`)).status).toBe(200);
     const metrics = await orders.metrics();
-    expect(metrics).toMatch(/tether_sidecar_request_duration_seconds_count\{direction="inbound",listener="orders",status="2xx"\} [1-9]/);
+    expect(metrics).toMatch(
+      /tether_sidecar_request_duration_seconds_count\{direction="inbound",listener="orders",status="2xx"\} [1-9]/,
+    );
     expect(metrics).toMatch(/tether_sidecar_cert_expiry_timestamp_seconds \d{10}/);
   });
 
