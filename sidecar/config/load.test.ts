@@ -28,8 +28,12 @@ function refusal(fn: () => unknown): TetherError {
 
 const FP = `sha256:${'AB'.repeat(32)}`;
 
+const section = (name: string, lines: string[]) => (lines.length ? [`${name}:`, ...lines] : [`${name}: []`]);
+
 /** The design.md §6 example, with whatever lines `extra` adds. */
-function config(extra: { inbound?: string[]; outbound?: string[]; top?: string[]; ca?: string[] } = {}): string {
+function config(
+  extra: { inbound?: string[]; outbound?: string[]; top?: string[]; ca?: string[] } = {},
+): string {
   return [
     'trustDomain: example.org',
     'ca:',
@@ -39,20 +43,24 @@ function config(extra: { inbound?: string[]; outbound?: string[]; top?: string[]
     '  ttl: 1h',
     'admin: 127.0.0.1:15000',
     ...(extra.top ?? []),
-    'inbound:',
-    ...(extra.inbound ?? [
-      '  - name: orders',
-      '    listen: 0.0.0.0:15006',
-      '    forward: 127.0.0.1:8080',
-      '    allow: [spiffe://example.org/ns/shop/sa/web]',
-    ]),
-    'outbound:',
-    ...(extra.outbound ?? [
-      '  - name: orders',
-      '    listen: 127.0.0.1:15001',
-      '    upstream: 127.0.0.1:15006',
-      '    serverId: spiffe://example.org/ns/shop/sa/orders',
-    ]),
+    ...section(
+      'inbound',
+      extra.inbound ?? [
+        '  - name: orders',
+        '    listen: 0.0.0.0:15006',
+        '    forward: 127.0.0.1:8080',
+        '    allow: [spiffe://example.org/ns/shop/sa/web]',
+      ],
+    ),
+    ...section(
+      'outbound',
+      extra.outbound ?? [
+        '  - name: orders',
+        '    listen: 127.0.0.1:15001',
+        '    upstream: 127.0.0.1:15006',
+        '    serverId: spiffe://example.org/ns/shop/sa/orders',
+      ],
+    ),
   ].join('\n');
 }
 
@@ -139,7 +147,11 @@ describe('loadSidecarConfig', () => {
   });
 
   it('applies dotted-key overrides', () => {
-    const c = loadSidecarConfig(yamlFile(config()), { 'ca.ttl': '30m', admin: '127.0.0.1:16000', keyType: undefined });
+    const c = loadSidecarConfig(yamlFile(config()), {
+      'ca.ttl': '30m',
+      admin: '127.0.0.1:16000',
+      keyType: undefined,
+    });
     expect(c.ca.ttlSeconds).toBe(1800);
     expect(c.admin).toBe('127.0.0.1:16000');
     expect(c.keyType).toBe('ecdsa-p256');
@@ -155,7 +167,9 @@ describe('loadSidecarConfig', () => {
   });
 
   it('refuses a files.mode that is not octal', () => {
-    const err = refusal(() => loadSidecarConfig(yamlFile(config({ top: ['files: { dir: /d, mode: "0649" }'] }))));
+    const err = refusal(() =>
+      loadSidecarConfig(yamlFile(config({ top: ['files: { dir: /d, mode: "0649" }'] }))),
+    );
     expect(err.message).toContain('files.mode');
   });
 

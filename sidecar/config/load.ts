@@ -1,8 +1,10 @@
 // Loads and freezes the sidecar config: YAML, validated as a whole, durations parsed once,
 // plus cross-field checks (unique names and ports, allow patterns inside the trust domain).
+import net from 'node:net';
 import { readYamlFile, setPath, validateConfig } from '../../common/config-file.js';
 import { parseDurationMs } from '../../common/duration.js';
 import { TetherError } from '../../common/errors.js';
+import { splitHostPort } from '../net/address.js';
 import { type SidecarConfigRaw, sidecarConfigSchema } from './schema.js';
 
 export type KeyType = SidecarConfigRaw['keyType'];
@@ -72,7 +74,9 @@ function crossChecks(c: SidecarConfigRaw): string[] {
     });
   });
   c.outbound.forEach((o, i) => {
-    if (!o.listen.startsWith('127.') && !o.listen.startsWith('[::1]') && !o.listen.startsWith('localhost:')) {
+    const { host } = splitHostPort(o.listen);
+    const loopback = (net.isIPv4(host) && host.startsWith('127.')) || host === '::1' || host === 'localhost';
+    if (!loopback) {
       problems.push(
         `  outbound.${i}.listen: ${o.listen} must be a loopback address (outbound listeners are plaintext)`,
       );

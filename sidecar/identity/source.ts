@@ -156,8 +156,13 @@ export class IdentitySource {
     if (this.expiryTimer) clearTimeout(this.expiryTimer);
     const now = this.o.clock.now();
     const at = renewAtMs(svid.receivedAt, svid.notAfter, this.random);
-    this.renewTimer = setTimeout(() => void this.renew(), Math.max(0, at - now));
+    this.setRenewTimer(() => void this.renew(), Math.max(0, at - now));
     this.expiryTimer = setTimeout(() => this.expired(), Math.max(0, svid.notAfter - now));
+  }
+
+  private setRenewTimer(fn: () => void, ms: number): void {
+    if (this.renewTimer) clearTimeout(this.renewTimer);
+    this.renewTimer = setTimeout(fn, ms);
   }
 
   private async renew(): Promise<void> {
@@ -168,13 +173,15 @@ export class IdentitySource {
     } catch (err) {
       this.failures++;
       this.o.metrics.renewals.inc({ result: 'failed' });
-      const left = (this.svid?.notAfter ?? 0) - this.o.clock.now();
+      // Expired while this renewal was in flight: expired() already started re-attestation.
+      if (!this.svid) return;
+      const left = this.svid.notAfter - this.o.clock.now();
       const wait = Math.min(backoffMs(this.failures, this.random), Math.max(1000, left / 4));
       this.o.log.warn(
         { err: describe(err), retryInMs: wait, expiresInMs: left },
         'renewal failed; keeping the current certificate',
       );
-      this.renewTimer = setTimeout(() => void (left > 0 ? this.renew() : this.reattest()), wait);
+      this.setRenewTimer(() => void this.renew(), wait);
     }
   }
 
@@ -192,14 +199,15 @@ export class IdentitySource {
   }
 
   private async reattest(): Promise<void> {
-    if (this.stopped) return;
+    // Only one loop at a time: a valid certificate means a renewal or attestation already won.
+    if (this.stopped || (this.svid && isValidAt(this.svid, this.o.clock.now()))) return;
     try {
       await this.attest();
     } catch (err) {
       this.failures++;
       const wait = backoffMs(this.failures, this.random);
       this.o.log.warn({ err: describe(err), retryInMs: wait }, 're-attestation failed; retrying');
-      this.renewTimer = setTimeout(() => void this.reattest(), wait);
+      this.setRenewTimer(() => void this.reattest(), wait);
     }
   }
 
@@ -210,6 +218,13 @@ export class IdentitySource {
       (roots, sequence) => {
         this.watchFailures = 0;
         if (this.bundle && sequence === this.bundle.sequence && sameRoots(roots, this.bundle.roots)) return;
+        if (this.bundle && sequence < this.bundle.sequence) {
+          this.o.log.warn(
+            { sequence, current: this.bundle.sequence },
+            'ignoring a trust bundle older than the one in use',
+          );
+          return;
+        }
         this.setBundle(roots, sequence);
         this.o.log.info({ sequence, roots: roots.length }, 'trust bundle updated');
         this.publish();

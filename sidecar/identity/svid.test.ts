@@ -8,7 +8,12 @@ const now = Date.UTC(2030, 0, 1, 12, 0, 0);
 const notBefore = now - 60_000;
 const notAfter = now + HOUR_MS;
 const root = makeRoot(new Date(now - HOUR_MS), new Date(now + 100 * HOUR_MS));
-const intermediate = makeIntermediate(root, 'example.org', new Date(now - HOUR_MS), new Date(now + 50 * HOUR_MS));
+const intermediate = makeIntermediate(
+  root,
+  'example.org',
+  new Date(now - HOUR_MS),
+  new Date(now + 50 * HOUR_MS),
+);
 const WEB = 'spiffe://example.org/ns/shop/sa/web';
 const key = ecKey();
 const leaf = makeLeaf(intermediate, WEB, {
@@ -48,7 +53,11 @@ describe('makeSvid', () => {
 
 describe('makeBundle', () => {
   it('holds the roots, their PEM and the sequence', () => {
-    expect(makeBundle([root.der], 7)).toEqual({ roots: [root.der], pem: certsToPem([root.der]), sequence: 7 });
+    expect(makeBundle([root.der], 7)).toEqual({
+      roots: [root.der],
+      pem: certsToPem([root.der]),
+      sequence: 7,
+    });
   });
 });
 

@@ -73,8 +73,8 @@ describe('forwardableHeaders', () => {
 describe('xfccValue', () => {
   it("formats Envoy's By=…;Hash=…;URI=… value", () => {
     const hash = 'ab'.repeat(32);
-    expect(xfccValue('spiffe://example.org/ns/shop/sa/orders', hash, 'spiffe://example.org/ns/shop/sa/web')).toBe(
-      `By=spiffe://example.org/ns/shop/sa/orders;Hash=${hash};URI=spiffe://example.org/ns/shop/sa/web`,
-    );
+    expect(
+      xfccValue('spiffe://example.org/ns/shop/sa/orders', hash, 'spiffe://example.org/ns/shop/sa/web'),
+    ).toBe(`By=spiffe://example.org/ns/shop/sa/orders;Hash=${hash};URI=spiffe://example.org/ns/shop/sa/web`);
   });
 });

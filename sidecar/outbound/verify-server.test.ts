@@ -7,7 +7,12 @@ import { serverIdentityCheck } from './verify-server.js';
 const now = Date.UTC(2030, 0, 1, 12, 0, 0);
 const validity = { notBefore: new Date(now - 60_000), notAfter: new Date(now + HOUR_MS) };
 const root = makeRoot(new Date(now - HOUR_MS), new Date(now + 100 * HOUR_MS));
-const intermediate = makeIntermediate(root, 'example.org', new Date(now - HOUR_MS), new Date(now + 50 * HOUR_MS));
+const intermediate = makeIntermediate(
+  root,
+  'example.org',
+  new Date(now - HOUR_MS),
+  new Date(now + 50 * HOUR_MS),
+);
 const ORDERS = 'spiffe://example.org/ns/shop/sa/orders';
 
 const peer = (raw: Buffer | undefined) => ({ raw }) as unknown as tls.PeerCertificate;
@@ -45,7 +50,11 @@ describe('serverIdentityCheck', () => {
   it('refuses a certificate with two URI SANs even when one is the expected ID', () => {
     const raw = makeLeafWithSans(intermediate, { uris: [ORDERS, 'spiffe://example.org/other'] }, validity);
     expect(refusal(check('127.0.0.1', peer(raw))).code).toBe('ERR_TETHER_WRONG_SERVER_ID');
-    const reversed = makeLeafWithSans(intermediate, { uris: ['spiffe://example.org/other', ORDERS] }, validity);
+    const reversed = makeLeafWithSans(
+      intermediate,
+      { uris: ['spiffe://example.org/other', ORDERS] },
+      validity,
+    );
     expect(refusal(check('127.0.0.1', peer(reversed))).code).toBe('ERR_TETHER_WRONG_SERVER_ID');
   });
 

@@ -55,7 +55,11 @@ export function run(
     });
     child.once('close', (code) => {
       clearTimeout(timer);
-      resolve({ code: timedOut || code === null ? -1 : code, stdout, stderr: timedOut ? `${stderr}\n(timed out)` : stderr });
+      resolve({
+        code: timedOut || code === null ? -1 : code,
+        stdout,
+        stderr: timedOut ? `${stderr}\n(timed out)` : stderr,
+      });
     });
   });
 }
@@ -140,7 +144,11 @@ export function metricSamples(text: string, name: string): string[] {
 }
 
 /** Resolves once something accepts TCP connections on 127.0.0.1:`port`, or rejects after `timeoutMs`. */
-export async function waitForPort(port: number, timeoutMs = 10_000, alive: () => boolean = () => true): Promise<void> {
+export async function waitForPort(
+  port: number,
+  timeoutMs = 10_000,
+  alive: () => boolean = () => true,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const ok = await new Promise<boolean>((resolve) => {
@@ -157,7 +165,8 @@ export async function waitForPort(port: number, timeoutMs = 10_000, alive: () =>
     });
     if (ok) return;
     if (!alive()) throw new Error(`process died before listening on ${port}`);
-    if (Date.now() > deadline) throw new Error(`nothing listening on 127.0.0.1:${port} after ${timeoutMs} ms`);
+    if (Date.now() > deadline)
+      throw new Error(`nothing listening on 127.0.0.1:${port} after ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 100));
   }
 }
@@ -182,7 +191,11 @@ export const NGINX = '/usr/sbin/nginx';
  * `bundleFile`. Every response carries X-Client-Verify and X-Ssl-Protocol headers; the body is
  * the client certificate, URL-escaped PEM ($ssl_client_escaped_cert).
  */
-export async function startNginx(dir: string, identity: IdentityFiles, bundleFile: string): Promise<NginxProcess> {
+export async function startNginx(
+  dir: string,
+  identity: IdentityFiles,
+  bundleFile: string,
+): Promise<NginxProcess> {
   const port = await freePort();
   mkdirSync(path.join(dir, 'tmp'), { recursive: true });
   const p = (f: string) => path.join(dir, f);
