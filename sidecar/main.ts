@@ -105,7 +105,14 @@ export async function runSidecar(
   const admin = await startAdminServer(config.admin, { source, metrics, log });
   log.info({ adminPort: admin.port }, 'sidecar admin listening');
   if (config.files) source.subscribe(fileWriter(config.files.dir, config.files.mode, log));
-  await source.start();
+  try {
+    await source.start();
+  } catch (err) {
+    source.stop();
+    admin.server.close();
+    admin.server.closeAllConnections();
+    throw err;
+  }
 
   const contexts = clientContexts(source);
   const servers: { name: string; address: string; drain: Drainable }[] = [];

@@ -64,9 +64,26 @@ export class IdentitySource {
 
   /** Bootstraps trust, obtains the first certificate (retrying with backoff), starts the bundle watch. */
   async start(): Promise<void> {
-    this.trustRoots = await this.o.ca.bootstrapRoots(this.o.config.ca);
+    this.trustRoots = await this.bootstrap();
     await this.obtain();
     this.watch();
+  }
+
+  /** Trust roots for the CA; an unreachable CA is retried, a fingerprint mismatch is fatal. */
+  private async bootstrap(): Promise<Buffer[]> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.o.ca.bootstrapRoots(this.o.config.ca);
+      } catch (err) {
+        if (this.stopped || !(err instanceof TetherError) || err.code !== 'ERR_CA_NOT_READY') throw err;
+        const wait = backoffMs(attempt, this.random);
+        this.o.log.warn(
+          { err: err.message, retryInMs: wait },
+          'cannot reach the CA to bootstrap trust; retrying',
+        );
+        await new Promise((r) => setTimeout(r, wait));
+      }
+    }
   }
 
   stop(): void {

@@ -26,16 +26,22 @@ export interface HttpInboundDeps {
 type Req = ProxyRequest;
 type Res = ProxyResponse;
 
-function tlsSocketOf(req: Req): tls.TLSSocket {
+/**
+ * The admission travels on the socket itself: for HTTP/2, `session.socket` is a Proxy that
+ * forwards property reads to the real socket, so identity-keyed maps would miss.
+ */
+const ADMISSION = Symbol('tether.admission');
+type AdmittedSocket = tls.TLSSocket & { [ADMISSION]?: Admission };
+
+function tlsSocketOf(req: Req): AdmittedSocket {
   return (
     req.httpVersionMajor === 2 ? (req as http2.Http2ServerRequest).stream.session!.socket : req.socket
-  ) as tls.TLSSocket;
+  ) as AdmittedSocket;
 }
 
 export function createHttpInbound(d: HttpInboundDeps): http2.Http2SecureServer {
   const target = splitHostPort(d.cfg.forward);
   const agent = new http.Agent({ keepAlive: true, maxSockets: 1024, scheduling: 'lifo' });
-  const admissions = new WeakMap<tls.TLSSocket, Admission>();
   const server = http2.createSecureServer({
     ...d.tlsOptions,
     allowHTTP1: true,
@@ -51,12 +57,12 @@ export function createHttpInbound(d: HttpInboundDeps): http2.Http2SecureServer {
       socket.destroy();
       return;
     }
-    admissions.set(socket, a);
+    (socket as AdmittedSocket)[ADMISSION] = a;
   });
   server.on('sessionError', () => undefined);
   server.on('request', (req: Req, res: Res) => {
     const started = performance.now();
-    const a = admissions.get(tlsSocketOf(req));
+    const a = tlsSocketOf(req)[ADMISSION];
     res.once('finish', () => {
       d.metrics.requestSeconds.observe(
         { direction: 'inbound', listener: d.cfg.name, status: `${Math.floor(res.statusCode / 100)}xx` },

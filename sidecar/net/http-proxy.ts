@@ -15,6 +15,8 @@ export interface ProxyTarget {
   readonly timeoutMs: number;
   readonly log: Logger;
   readonly logFields: Record<string, unknown>;
+  /** Called with any upstream failure (e.g. to count failed handshakes). */
+  readonly onError?: (err: NodeJS.ErrnoException) => void;
 }
 
 /** Plain-text reply with a machine-readable reason header; destroys the stream if headers already went out. */
@@ -51,9 +53,11 @@ export function proxyHttp(
     up.on('error', () => res.destroy());
   });
   upstream.on('error', (err: NodeJS.ErrnoException) => {
-    const timeout = err.code === 'ETIMEDOUT';
     target.log.warn({ ...target.logFields, err: err.message, code: err.code }, 'upstream request failed');
-    if (timeout) replyText(res, 504, 'upstream timed out', 'upstream_timeout');
+    target.onError?.(err);
+    if (err.code === 'ETIMEDOUT') replyText(res, 504, 'upstream timed out', 'upstream_timeout');
+    else if (err.code === 'ERR_TETHER_WRONG_SERVER_ID')
+      replyText(res, 502, err.message, 'server_id_mismatch');
     else replyText(res, 502, `upstream unavailable: ${err.message}`, 'upstream_unavailable');
   });
   res.on('close', () => {

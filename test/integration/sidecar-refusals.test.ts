@@ -175,8 +175,11 @@ describe('outbound refuses an upstream with the wrong SPIFFE ID', () => {
   it('answers 502 in HTTP mode and counts the failed handshake', async () => {
     const res = await fetch(`http://127.0.0.1:${p.wrongOut}/`);
     expect(res.status).toBe(502);
-    expect(res.headers.get('x-tether-reason')).toBe('upstream_unavailable');
+    expect(res.headers.get('x-tether-reason')).toBe('server_id_mismatch');
     expect(await res.text()).toContain('expected spiffe://example.org/ns/shop/sa/payments');
+    expect(await web.metrics()).toMatch(
+      /direction="outbound",listener="wrong",result="failed",reason="err_tether_wrong_server_id"\} [1-9]/,
+    );
   });
 
   it('closes the client connection in TCP mode', async () => {

@@ -426,7 +426,7 @@ describe('outbound → nginx (mTLS server outside the mesh)', () => {
     const res = await get('wrong', '/wrong');
     const body = await res.text();
     expect(res.status, body).toBe(502);
-    expect(res.headers.get('x-tether-reason')).toBe('upstream_unavailable');
+    expect(res.headers.get('x-tether-reason')).toBe('server_id_mismatch');
     expect(body).toContain(`upstream presented ${ORDERS_ID}, expected ${WRONG_ID}`);
     expect(nginx!.accessLog().filter((l) => l.startsWith('/wrong'))).toEqual([]);
     // The sidecar's log line may land just after the response (asynchronous logger): poll briefly.
