@@ -3,7 +3,7 @@
 // what the CSR asks for; whether it may have that is decided later, by authorization.
 import { createPublicKey, type KeyObject, verify } from 'node:crypto';
 import { CertificationRequest } from '@peculiar/asn1-csr';
-import { AsnConvert } from '@peculiar/asn1-schema';
+import { AsnConvert, AsnParser } from '@peculiar/asn1-schema';
 import {
   BasicConstraints,
   Extensions,
@@ -52,7 +52,8 @@ function decode(der: Uint8Array): CertificationRequest {
   if (ber.offset === -1) throw malformed(ber.result.error || 'undecodable');
   if (ber.offset !== der.byteLength) throw malformed('trailing bytes after the request');
   try {
-    return AsnConvert.parse(der, CertificationRequest);
+    // Map the tree asn1js already decoded instead of decoding the bytes a second time.
+    return AsnParser.fromASN(ber.result, CertificationRequest);
   } catch (err) {
     throw malformed('structure does not match PKCS#10', err);
   }

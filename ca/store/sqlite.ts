@@ -93,6 +93,7 @@ function storeError(err: unknown): never {
 
 export class SqliteStore implements Store {
   private readonly db: Database.Database;
+  private readonly statements = new Map<string, Database.Statement>();
 
   /** Opens (creating if `create`) the database file; the file is chmod 0600. */
   constructor(file: string, options: { create: boolean; readonly?: boolean }) {
@@ -105,14 +106,27 @@ export class SqliteStore implements Store {
     chmodSync(file, 0o600);
     this.db = new Database(file, { fileMustExist: !options.create });
     this.db.pragma('journal_mode = WAL');
-    this.db.pragma('synchronous = FULL');
+    // WAL + NORMAL: a commit survives a crash or SIGKILL of the CA (it is in the WAL file); only an
+    // OS crash or power loss can drop the last commits. Root removal does not depend on those
+    // records alone (see rotation.ts), and FULL would add an fsync to every issuance.
+    this.db.pragma('synchronous = NORMAL');
     this.db.pragma('busy_timeout = 5000');
     this.db.exec(SCHEMA);
     chmodSync(file, 0o600);
   }
 
+  /** Prepared statements are cached: preparing costs more than running on the issuance path. */
+  private stmt(sql: string): Database.Statement {
+    let statement = this.statements.get(sql);
+    if (!statement) {
+      statement = this.db.prepare(sql);
+      this.statements.set(sql, statement);
+    }
+    return statement;
+  }
+
   async init(meta: CaMeta): Promise<void> {
-    const put = this.db.prepare('INSERT INTO meta (key, value) VALUES (?, ?)');
+    const put = this.stmt('INSERT INTO meta (key, value) VALUES (?, ?)');
     this.db.transaction(() => {
       put.run('trust_domain', meta.trustDomain);
       put.run('key_type', meta.keyType);
@@ -124,7 +138,7 @@ export class SqliteStore implements Store {
   }
 
   async meta(): Promise<CaMeta | null> {
-    const rows = this.db.prepare('SELECT key, value FROM meta').all() as { key: string; value: string }[];
+    const rows = this.stmt('SELECT key, value FROM meta').all() as { key: string; value: string }[];
     const m = new Map(rows.map((r) => [r.key, r.value]));
     const trustDomain = m.get('trust_domain');
     if (!trustDomain) return null;
@@ -137,17 +151,17 @@ export class SqliteStore implements Store {
   }
 
   async generations(): Promise<CaGeneration[]> {
-    return (this.db.prepare('SELECT * FROM generations ORDER BY created_at, id').all() as Row[]).map(
+    return (this.stmt('SELECT * FROM generations ORDER BY created_at, id').all() as Row[]).map(
       toGeneration,
     );
   }
 
   async applyGenerationChanges(change: GenerationChange): Promise<void> {
-    const insert = this.db.prepare(
+    const insert = this.stmt(
       `INSERT INTO generations (id, kind, parent_id, cert_der, key_file, not_before, not_after, state, created_at, activated_at, retired_at)
        VALUES (@id, @kind, @parentId, @certDer, @keyFile, @notBefore, @notAfter, @state, @createdAt, @activatedAt, @retiredAt)`,
     );
-    const setState = this.db.prepare(
+    const setState = this.stmt(
       `UPDATE generations SET state = @state,
          activated_at = CASE WHEN @state = 'active' THEN @at ELSE activated_at END,
          retired_at = CASE WHEN @state IN ('retiring', 'retired') THEN COALESCE(retired_at, @at) ELSE retired_at END
@@ -158,8 +172,7 @@ export class SqliteStore implements Store {
         for (const g of change.insert ?? []) insert.run(g);
         for (const s of change.setState ?? []) setState.run(s);
         if (change.bumpBundle) {
-          this.db
-            .prepare("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'bundle_sequence'")
+          this.stmt("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'bundle_sequence'")
             .run();
         }
       })();
@@ -169,53 +182,50 @@ export class SqliteStore implements Store {
   }
 
   async bundleState(): Promise<BundleState> {
-    const row = this.db.prepare("SELECT value FROM meta WHERE key = 'bundle_sequence'").get() as
+    const row = this.stmt("SELECT value FROM meta WHERE key = 'bundle_sequence'").get() as
       | { value: string }
       | undefined;
     return { sequence: Number(row?.value ?? 1) };
   }
 
   async createJoinToken(t: JoinTokenRecord): Promise<void> {
-    this.db
-      .prepare(
+    this.stmt(
         'INSERT INTO join_tokens (hash, spiffe_id, dns_names, created_at, expires_at, uses_left, revoked) VALUES (?, ?, ?, ?, ?, ?, 0)',
       )
       .run(t.hash, t.spiffeId, JSON.stringify(t.dnsNames), t.createdAt, t.expiresAt, t.usesLeft);
   }
 
   async findJoinToken(hash: string): Promise<JoinTokenRecord | null> {
-    const row = this.db.prepare('SELECT * FROM join_tokens WHERE hash = ?').get(hash) as Row | undefined;
+    const row = this.stmt('SELECT * FROM join_tokens WHERE hash = ?').get(hash) as Row | undefined;
     return row ? toToken(row) : null;
   }
 
   async listJoinTokens(): Promise<JoinTokenRecord[]> {
-    return (this.db.prepare('SELECT * FROM join_tokens ORDER BY created_at').all() as Row[]).map(toToken);
+    return (this.stmt('SELECT * FROM join_tokens ORDER BY created_at').all() as Row[]).map(toToken);
   }
 
   async revokeJoinTokens(hashPrefix: string): Promise<number> {
     const prefix = hashPrefix.toLowerCase().replace(/[^0-9a-f]/g, '');
     if (prefix.length < 8)
       throw new TetherError('ERR_USAGE', 'give at least 8 hex characters of the token id');
-    return this.db.prepare("UPDATE join_tokens SET revoked = 1 WHERE hash LIKE ? || '%'").run(prefix).changes;
+    return this.stmt("UPDATE join_tokens SET revoked = 1 WHERE hash LIKE ? || '%'").run(prefix).changes;
   }
 
   async addDeny(e: DenyEntry): Promise<void> {
-    this.db
-      .prepare('INSERT OR REPLACE INTO deny (kind, value, reason, created_at) VALUES (?, ?, ?, ?)')
+    this.stmt('INSERT OR REPLACE INTO deny (kind, value, reason, created_at) VALUES (?, ?, ?, ?)')
       .run(e.kind, e.value, e.reason, e.createdAt);
   }
 
   async removeDeny(kind: DenyKind, value: string): Promise<boolean> {
-    return this.db.prepare('DELETE FROM deny WHERE kind = ? AND value = ?').run(kind, value).changes > 0;
+    return this.stmt('DELETE FROM deny WHERE kind = ? AND value = ?').run(kind, value).changes > 0;
   }
 
   async listDeny(): Promise<DenyEntry[]> {
-    return (this.db.prepare('SELECT * FROM deny ORDER BY created_at').all() as Row[]).map(toDeny);
+    return (this.stmt('SELECT * FROM deny ORDER BY created_at').all() as Row[]).map(toDeny);
   }
 
   async isDenied(spiffeId: string, serial: string | null): Promise<DenyEntry | null> {
-    const row = this.db
-      .prepare(
+    const row = this.stmt(
         "SELECT * FROM deny WHERE (kind = 'spiffe_id' AND value = ?) OR (kind = 'serial' AND value = ?) LIMIT 1",
       )
       .get(spiffeId, serial ?? '') as Row | undefined;
@@ -223,10 +233,10 @@ export class SqliteStore implements Store {
   }
 
   async recordIssuance(record: IssuedRecord, redemption: Redemption | null, now: number): Promise<void> {
-    const redeem = this.db.prepare(
+    const redeem = this.stmt(
       'UPDATE join_tokens SET uses_left = uses_left - 1 WHERE hash = ? AND uses_left > 0 AND revoked = 0 AND expires_at > ?',
     );
-    const insert = this.db.prepare(
+    const insert = this.stmt(
       `INSERT INTO issued (serial, spiffe_id, not_before, not_after, attestor, peer, generation_id, issued_at)
        VALUES (@serial, @spiffeId, @notBefore, @notAfter, @attestor, @peer, @generationId, @issuedAt)`,
     );
@@ -246,8 +256,7 @@ export class SqliteStore implements Store {
   }
 
   async countIssued(now: number): Promise<{ total: number; active: number }> {
-    const row = this.db
-      .prepare(
+    const row = this.stmt(
         'SELECT COUNT(*) AS total, SUM(CASE WHEN not_after > ? THEN 1 ELSE 0 END) AS active FROM issued',
       )
       .get(now) as { total: number; active: number | null };
