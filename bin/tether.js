@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// The one `tether` command: dispatches to the CA and (later) the sidecar and the demo.
+// The one `tether` command: dispatches to the CA, the sidecar and the demo.
 const [group, ...rest] = process.argv.slice(2);
 const usage = 'usage: tether <ca|sidecar|demo> …   (tether ca --help for the CA commands)';
 
@@ -13,9 +13,10 @@ async function main() {
       const { runSidecarCli } = await import('../dist/sidecar/cli.js');
       return runSidecarCli(rest);
     }
-    case 'demo':
-      process.stderr.write(`tether ${group}: not available in this version yet\n`);
-      return 2;
+    case 'demo': {
+      const { runDemoCli } = await import('../dist/demo/cli.js');
+      return runDemoCli(rest);
+    }
     case '--help':
     case '-h':
       process.stdout.write(`${usage}\n`);

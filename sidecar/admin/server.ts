@@ -13,6 +13,8 @@ function certsReport(source: IdentitySource): Record<string, unknown> {
     ready: source.isReady(),
     spiffeId: svid?.spiffeId ?? null,
     serial: svid?.serial ?? null,
+    /** Hex SHA-256 of the DER leaf: what peers see as XFCC Hash. */
+    sha256: svid ? svid.leaf.fingerprint256.replace(/:/g, '').toLowerCase() : null,
     notBefore: svid ? new Date(svid.notBefore).toISOString() : null,
     notAfter: svid ? new Date(svid.notAfter).toISOString() : null,
     bundleSequence: bundle?.sequence ?? null,
