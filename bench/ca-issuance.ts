@@ -3,10 +3,10 @@
 // flight. Bounded in time; loopback only. Run: npx tsx bench/ca-issuance.ts [seconds] [inflight]
 import 'reflect-metadata';
 import { generateKeyPairSync } from 'node:crypto';
+import path from 'node:path';
 import { buildCsr } from '../sidecar/identity/csr.js';
 import { caClient, signCertificate } from '../test/helpers/ca-client.js';
 import { initCa, removeDir, startCa, tetherOk } from '../test/helpers/ca-process.js';
-import path from 'node:path';
 
 const seconds = Number(process.argv[2] ?? 10);
 const inflight = Number(process.argv[3] ?? 32);
@@ -19,10 +19,24 @@ async function main(): Promise<void> {
   const dataDir = await initCa();
   const ca = await startCa({ dataDir });
   try {
-    const token = await tetherOk(['ca', 'token', 'create', '--data-dir', dataDir, '--spiffe-id', 'spiffe://example.org/bench', '--uses', '1000000', '--ttl', '1h']);
+    const token = await tetherOk([
+      'ca',
+      'token',
+      'create',
+      '--data-dir',
+      dataDir,
+      '--spiffe-id',
+      'spiffe://example.org/bench',
+      '--uses',
+      '1000000',
+      '--ttl',
+      '1h',
+    ]);
     const client = caClient(ca.address, ca.bundlePem);
     // Pre-built CSRs: the client's own key generation is not what we measure.
-    const csrs = Array.from({ length: 64 }, () => buildCsr(generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).privateKey));
+    const csrs = Array.from({ length: 64 }, () =>
+      buildCsr(generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).privateKey),
+    );
     const call = (i: number) => signCertificate(client, { csr: csrs[i % csrs.length]!, joinToken: token });
     for (let i = 0; i < 50; i++) await call(i); // warm-up
 
@@ -50,7 +64,11 @@ async function main(): Promise<void> {
     client.close();
     console.log(
       JSON.stringify({
-        sequential: { calls: latencies.length, p50Ms: +percentile(latencies, 50).toFixed(2), p99Ms: +percentile(latencies, 99).toFixed(2) },
+        sequential: {
+          calls: latencies.length,
+          p50Ms: +percentile(latencies, 50).toFixed(2),
+          p99Ms: +percentile(latencies, 99).toFixed(2),
+        },
         concurrent: { inflight, certificates: done, perSecond: Math.round(rate) },
       }),
     );

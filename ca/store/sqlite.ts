@@ -151,9 +151,7 @@ export class SqliteStore implements Store {
   }
 
   async generations(): Promise<CaGeneration[]> {
-    return (this.stmt('SELECT * FROM generations ORDER BY created_at, id').all() as Row[]).map(
-      toGeneration,
-    );
+    return (this.stmt('SELECT * FROM generations ORDER BY created_at, id').all() as Row[]).map(toGeneration);
   }
 
   async applyGenerationChanges(change: GenerationChange): Promise<void> {
@@ -172,8 +170,7 @@ export class SqliteStore implements Store {
         for (const g of change.insert ?? []) insert.run(g);
         for (const s of change.setState ?? []) setState.run(s);
         if (change.bumpBundle) {
-          this.stmt("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'bundle_sequence'")
-            .run();
+          this.stmt("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'bundle_sequence'").run();
         }
       })();
     } catch (err) {
@@ -190,9 +187,8 @@ export class SqliteStore implements Store {
 
   async createJoinToken(t: JoinTokenRecord): Promise<void> {
     this.stmt(
-        'INSERT INTO join_tokens (hash, spiffe_id, dns_names, created_at, expires_at, uses_left, revoked) VALUES (?, ?, ?, ?, ?, ?, 0)',
-      )
-      .run(t.hash, t.spiffeId, JSON.stringify(t.dnsNames), t.createdAt, t.expiresAt, t.usesLeft);
+      'INSERT INTO join_tokens (hash, spiffe_id, dns_names, created_at, expires_at, uses_left, revoked) VALUES (?, ?, ?, ?, ?, ?, 0)',
+    ).run(t.hash, t.spiffeId, JSON.stringify(t.dnsNames), t.createdAt, t.expiresAt, t.usesLeft);
   }
 
   async findJoinToken(hash: string): Promise<JoinTokenRecord | null> {
@@ -212,8 +208,12 @@ export class SqliteStore implements Store {
   }
 
   async addDeny(e: DenyEntry): Promise<void> {
-    this.stmt('INSERT OR REPLACE INTO deny (kind, value, reason, created_at) VALUES (?, ?, ?, ?)')
-      .run(e.kind, e.value, e.reason, e.createdAt);
+    this.stmt('INSERT OR REPLACE INTO deny (kind, value, reason, created_at) VALUES (?, ?, ?, ?)').run(
+      e.kind,
+      e.value,
+      e.reason,
+      e.createdAt,
+    );
   }
 
   async removeDeny(kind: DenyKind, value: string): Promise<boolean> {
@@ -226,9 +226,8 @@ export class SqliteStore implements Store {
 
   async isDenied(spiffeId: string, serial: string | null): Promise<DenyEntry | null> {
     const row = this.stmt(
-        "SELECT * FROM deny WHERE (kind = 'spiffe_id' AND value = ?) OR (kind = 'serial' AND value = ?) LIMIT 1",
-      )
-      .get(spiffeId, serial ?? '') as Row | undefined;
+      "SELECT * FROM deny WHERE (kind = 'spiffe_id' AND value = ?) OR (kind = 'serial' AND value = ?) LIMIT 1",
+    ).get(spiffeId, serial ?? '') as Row | undefined;
     return row ? toDeny(row) : null;
   }
 
@@ -257,9 +256,8 @@ export class SqliteStore implements Store {
 
   async countIssued(now: number): Promise<{ total: number; active: number }> {
     const row = this.stmt(
-        'SELECT COUNT(*) AS total, SUM(CASE WHEN not_after > ? THEN 1 ELSE 0 END) AS active FROM issued',
-      )
-      .get(now) as { total: number; active: number | null };
+      'SELECT COUNT(*) AS total, SUM(CASE WHEN not_after > ? THEN 1 ELSE 0 END) AS active FROM issued',
+    ).get(now) as { total: number; active: number | null };
     return { total: row.total, active: row.active ?? 0 };
   }
 
