@@ -166,9 +166,9 @@ describe('root rotation on a running mesh', () => {
     const traffic = startTraffic({ httpPort: pair.httpOut, tcpPort: pair.tcpOut, maxMs: 60_000 });
     const status = JSON.parse(await tetherOk(['ca', 'status', '--json', '--data-dir', pair.mesh.dataDir]));
     const before = { bundleSequence: status.bundleSequence as number };
-    await tetherOk(['ca', 'rotate', '--root', '--data-dir', pair.mesh.dataDir]);
     let last = await pair.web.certs();
     const seen: number[] = [last.bundleRoots];
+    await tetherOk(['ca', 'rotate', '--root', '--data-dir', pair.mesh.dataDir]);
     const deadline = Date.now() + 45_000;
     while (Date.now() < deadline) {
       last = await pair.web.certs();
