@@ -1,26 +1,10 @@
 // The CA config schema (YAML file + flags). The TypeScript type is derived from it; durations
 // stay strings here and are parsed once in load.ts.
 import { z } from 'zod';
-import { parseDurationSeconds } from '../../common/duration.js';
+import { durationString, hostPortString } from '../../common/config-schema.js';
 
-const duration = z.string().refine(
-  (s) => {
-    try {
-      parseDurationSeconds(s);
-      return true;
-    } catch {
-      return false;
-    }
-  },
-  { message: 'expected a duration like "90s", "15m", "1h" or "7d"' },
-);
-
-const hostPort = z
-  .string()
-  .regex(/^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, 'expected host:port, e.g. 127.0.0.1:8443')
-  .refine((s) => Number(s.slice(s.lastIndexOf(':') + 1)) <= 65535, {
-    message: 'expected host:port with a port ≤ 65535',
-  });
+const duration = durationString;
+const hostPort = hostPortString('127.0.0.1:8443');
 const positiveInt = z.number().int().positive();
 
 export const caConfigSchema = z

@@ -52,6 +52,6 @@ export class SidecarMetrics {
   });
 
   constructor() {
-    collectDefaultMetrics({ register: this.registry, prefix: 'tether_sidecar_process_' });
+    collectDefaultMetrics({ register: this.registry, prefix: 'tether_sidecar_' });
   }
 }

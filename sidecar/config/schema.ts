@@ -1,24 +1,10 @@
 // The sidecar config schema (design.md §6). The TypeScript type is derived from it; durations
 // stay strings here and are parsed once in load.ts.
 import { z } from 'zod';
-import { parseDurationMs } from '../../common/duration.js';
+import { durationString, hostPortString } from '../../common/config-schema.js';
 
-const duration = z.string().refine(
-  (s) => {
-    try {
-      parseDurationMs(s);
-      return true;
-    } catch {
-      return false;
-    }
-  },
-  { message: 'expected a duration like "500ms", "10s", "1h"' },
-);
-
-const hostPort = z
-  .string()
-  .regex(/^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, 'expected host:port, e.g. 127.0.0.1:15001')
-  .refine((s) => Number(s.slice(s.lastIndexOf(':') + 1)) <= 65535, { message: 'expected a port ≤ 65535' });
+const duration = durationString;
+const hostPort = hostPortString('127.0.0.1:15001');
 
 const spiffeIdPattern = z
   .string()
