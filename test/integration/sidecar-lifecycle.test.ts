@@ -142,6 +142,45 @@ describe('readiness', () => {
   });
 });
 
+describe('connection limits', () => {
+  it('closes connections that never finish the handshake and refuses connections over maxConnections', async () => {
+    const inPort = await freePort();
+    const sc = await startSidecar(
+      sidecarYaml({
+        caAddress: mesh.ca.address,
+        bundleFile: mesh.bundleFile,
+        tokenFile: await mesh.tokenFile(ORDERS),
+        inbound: [
+          `{ name: tight, listen: 127.0.0.1:${inPort}, forward: 127.0.0.1:1, protocol: tcp, allow: [${WEB}], handshakeTimeout: 1s, maxConnections: 2 }`,
+        ],
+      }),
+    );
+    try {
+      /** A TCP connection that never starts TLS; resolves with how long until the server closed it. */
+      const idle = () => {
+        const started = Date.now();
+        const socket = net.connect(inPort, '127.0.0.1');
+        socket.on('error', () => undefined);
+        const closedAfterMs = new Promise<number>((r) => socket.once('close', () => r(Date.now() - started)));
+        return new Promise<{ closedAfterMs: Promise<number> }>((resolve) => {
+          socket.once('connect', () => resolve({ closedAfterMs }));
+          socket.once('close', () => resolve({ closedAfterMs }));
+        });
+      };
+      const [a, b] = [await idle(), await idle()];
+      const third = await idle(); // accepted by the kernel, dropped by the server at once
+      expect(await third.closedAfterMs).toBeLessThan(800);
+      const closedA = await a.closedAfterMs;
+      expect(closedA).toBeGreaterThanOrEqual(900);
+      expect(closedA).toBeLessThan(5000);
+      await b.closedAfterMs;
+      expect(await sc.metrics()).toMatch(/listener="tight",result="failed",reason="err_tls_handshake_timeout"\} 2/);
+    } finally {
+      await sc.stop();
+    }
+  });
+});
+
 describe('shutdown', () => {
   it('drains an in-flight request on SIGTERM and exits 0', async () => {
     const slow = http.createServer((_req, res) => setTimeout(() => res.end('done'), 1500));
