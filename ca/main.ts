@@ -17,8 +17,10 @@ import { CaGrpcServer } from './grpc/server.js';
 import { Issuer } from './issuer/issuer.js';
 import { FailureTracker } from './limits/failure-tracker.js';
 import { TokenBucket } from './limits/token-bucket.js';
+import { ActivityLog } from './ops/activity.js';
 import { startOpsServer } from './ops/http.js';
 import { CaMetrics } from './ops/metrics.js';
+import { gatherStatus } from './ops/status.js';
 import { SqliteStore } from './store/sqlite.js';
 import type { Store } from './store/store.js';
 
@@ -28,6 +30,9 @@ export interface RunningCa {
   readonly authority: Authority;
   close(): Promise<void>;
 }
+
+/** Identities listed on the status page (the latest certificate of each). */
+const STATUS_MAX_IDENTITIES = 500;
 
 function splitHostPort(address: string): { host: string; port: number } {
   const i = address.lastIndexOf(':');
@@ -80,6 +85,16 @@ export async function serveCa(config: CaConfig, log: Logger, clock: Clock = syst
   await serving.refresh();
 
   const attestors: Attestor[] = [new JoinTokenAttestor(store), new RenewalAttestor(authority)];
+  const failures = new FailureTracker(
+    {
+      maxFailures: config.failures.max,
+      windowMs: config.failures.windowMs,
+      blockMs: config.failures.blockMs,
+      maxKeys: 100_000,
+    },
+    clock,
+  );
+  const activity = new ActivityLog();
   const issuer = new Issuer({
     log: log.child({ module: 'issuer' }),
     clock,
@@ -88,17 +103,10 @@ export async function serveCa(config: CaConfig, log: Logger, clock: Clock = syst
     attestors,
     ttl: { defaultTtlSeconds: config.defaultTtlSeconds, maxTtlSeconds: config.maxTtlSeconds },
     csrRate: new TokenBucket(config.csrPerSecond, config.csrBurst, clock),
-    failures: new FailureTracker(
-      {
-        maxFailures: config.failures.max,
-        windowMs: config.failures.windowMs,
-        blockMs: config.failures.blockMs,
-        maxKeys: 100_000,
-      },
-      clock,
-    ),
+    failures,
     metrics,
     maxCsrBytes: config.maxCsrBytes,
+    activity,
   });
   const grpc = new CaGrpcServer({
     log: log.child({ module: 'grpc' }),
@@ -119,7 +127,12 @@ export async function serveCa(config: CaConfig, log: Logger, clock: Clock = syst
     return serving.get() ? null : 'no serving certificate';
   };
   const opsServer: { server: HttpServer; port: number } = await startOpsServer(
-    { log, metrics, notReadyReason },
+    {
+      log,
+      metrics,
+      notReadyReason,
+      status: () => gatherStatus({ store, clock, maxIdentities: STATUS_MAX_IDENTITIES, activity, failures }),
+    },
     ops.host,
     ops.port,
   );

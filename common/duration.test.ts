@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatDuration, parseDurationSeconds } from './duration.js';
+import { formatDuration, formatTimeLeft, parseDurationSeconds } from './duration.js';
 import { TetherError } from './errors.js';
 
 describe('parseDurationSeconds', () => {
@@ -53,5 +53,19 @@ describe('formatDuration', () => {
     for (const s of [1, 59, 61, 3599, 3600, 5400, 86400, 90061]) {
       expect(parseDurationSeconds(formatDuration(s))).toBe(s);
     }
+  });
+});
+
+describe('formatTimeLeft', () => {
+  it.each([
+    [0, '0s'],
+    [59, '59s'],
+    [3599, '59m 59s'],
+    [3661, '1h 1m'],
+    [90061, '1d 1h'],
+    [-300, 'expired 5m 0s ago'],
+    [12.7, '12s'],
+  ])('reads %d seconds as %j', (seconds, text) => {
+    expect(formatTimeLeft(seconds)).toBe(text);
   });
 });

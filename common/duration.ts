@@ -38,3 +38,24 @@ export function formatDuration(seconds: number): string {
   }
   return `${seconds}s`;
 }
+
+/** A rough human reading of a time left, two units at most: "3d 4h", "59m 12s", "expired 5m ago". */
+export function formatTimeLeft(seconds: number): string {
+  const abs = Math.abs(Math.trunc(seconds));
+  const units = [
+    ['d', 86400],
+    ['h', 3600],
+    ['m', 60],
+    ['s', 1],
+  ] as const;
+  const parts: string[] = [];
+  let rest = abs;
+  for (const [unit, size] of units) {
+    if (parts.length === 2) break;
+    const n = Math.floor(rest / size);
+    rest -= n * size;
+    if (n > 0 || parts.length > 0 || size === 1) parts.push(`${n}${unit}`);
+  }
+  const text = parts.join(' ');
+  return seconds < 0 ? `expired ${text} ago` : text;
+}

@@ -1,5 +1,6 @@
-// The two demo workloads, plain HTTP on loopback: `orders` reports who called it (from the
-// XFCC header its sidecar set), `web` calls orders through its own sidecar.
+// The two demo workloads, plain HTTP: `orders` reports who called it (from the XFCC header its
+// sidecar set), `web` calls orders through its own sidecar. `tether demo` binds them to
+// 127.0.0.1 on free ports; `tether demo app` (docker-compose) runs one of them on a given address.
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 
@@ -8,8 +9,20 @@ export interface DemoApp {
   close(): Promise<void>;
 }
 
-async function listen(server: http.Server): Promise<DemoApp> {
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+/** Where an app listens; default 127.0.0.1 on a free port. */
+export interface ListenAt {
+  readonly host?: string;
+  readonly port?: number;
+}
+
+async function listen(server: http.Server, at: ListenAt): Promise<DemoApp> {
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(at.port ?? 0, at.host ?? '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
   return {
     port: (server.address() as AddressInfo).port,
     close: () =>
@@ -30,7 +43,7 @@ export function parseXfcc(value: string | undefined): Record<string, string> {
   return out;
 }
 
-export function startOrdersApp(): Promise<DemoApp> {
+export function startOrdersApp(at: ListenAt = {}): Promise<DemoApp> {
   return listen(
     http.createServer((req, res) => {
       const xfcc = parseXfcc(req.headers['x-forwarded-client-cert'] as string | undefined);
@@ -45,14 +58,26 @@ export function startOrdersApp(): Promise<DemoApp> {
         }),
       );
     }),
+    at,
   );
 }
 
-export function startWebApp(ordersViaSidecar: () => number): Promise<DemoApp> {
+/**
+ * `web` answers every request by calling orders through its sidecar's outbound listener:
+ * `ordersViaSidecar` gives that listener's port on 127.0.0.1 (path /orders), or a full URL.
+ */
+export function startWebApp(ordersViaSidecar: () => number | URL, at: ListenAt = {}): Promise<DemoApp> {
   return listen(
     http.createServer((req, res) => {
+      const target = ordersViaSidecar();
+      const url = typeof target === 'number' ? new URL(`http://127.0.0.1:${target}/orders`) : target;
       const upstream = http.get(
-        { host: '127.0.0.1', port: ordersViaSidecar(), path: '/orders', timeout: 5000 },
+        {
+          host: url.hostname,
+          port: Number(url.port || 80),
+          path: `${url.pathname}${url.search}`,
+          timeout: 5000,
+        },
         (up) => {
           let body = '';
           up.on('data', (c) => (body += c));
@@ -70,10 +95,13 @@ export function startWebApp(ordersViaSidecar: () => number): Promise<DemoApp> {
         },
       );
       upstream.on('error', (err) => {
+        if (res.headersSent) return void res.destroy();
         res.writeHead(502, { 'content-type': 'application/json' });
         res.end(JSON.stringify({ service: 'web', error: `orders unreachable: ${err.message}` }));
       });
+      upstream.on('timeout', () => upstream.destroy(new Error('timed out')));
     }),
+    at,
   );
 }
 

@@ -5,7 +5,7 @@ import type tls from 'node:tls';
 import { type Clock, systemClock } from '../common/clock.js';
 import type { Logger } from '../common/logging.js';
 import { SidecarMetrics } from './admin/metrics.js';
-import { startAdminServer } from './admin/server.js';
+import { type ListenerInfo, startAdminServer } from './admin/server.js';
 import type { InboundConfig, SidecarConfig } from './config/load.js';
 import { type Drainable, drainable } from './drain.js';
 import { CaConnection } from './identity/ca-connection.js';
@@ -73,7 +73,9 @@ function createInbound(
   };
   const server: tls.Server = cfg.protocol === 'tcp' ? createTcpInbound(deps) : createHttpInbound(deps);
   server.maxConnections = cfg.maxConnections;
-  server.on('tlsClientError', (err: NodeJS.ErrnoException) => {
+  // With a listener attached, Node leaves the failed socket open: destroy it here.
+  server.on('tlsClientError', (err: NodeJS.ErrnoException, socket: tls.TLSSocket) => {
+    socket.destroy();
     metrics.handshakes.inc({
       direction: 'inbound',
       listener: cfg.name,
@@ -102,7 +104,8 @@ export async function runSidecar(
     timeoutMs: config.ca.timeoutMs,
   });
   const source = new IdentitySource({ config, ca, log: log.child({ module: 'identity' }), clock, metrics });
-  const admin = await startAdminServer(config.admin, { source, metrics, log });
+  const listeners: ListenerInfo[] = [];
+  const admin = await startAdminServer(config.admin, { source, metrics, log, listeners: () => listeners });
   log.info({ adminPort: admin.port }, 'sidecar admin listening');
   if (config.files) source.subscribe(fileWriter(config.files.dir, config.files.mode, log));
   try {
@@ -115,12 +118,19 @@ export async function runSidecar(
   }
 
   const contexts = clientContexts(source);
-  const servers: { name: string; address: string; drain: Drainable }[] = [];
+  const servers: { name: string; address: string; drain: Drainable; info: Omit<ListenerInfo, 'port'> }[] = [];
   for (const cfg of config.inbound) {
     servers.push({
       name: `inbound.${cfg.name}`,
       address: cfg.listen,
       drain: drainable(createInbound(cfg, source, metrics, log)),
+      info: {
+        name: cfg.name,
+        direction: 'inbound',
+        listen: cfg.listen,
+        protocol: cfg.protocol,
+        target: cfg.forward,
+      },
     });
   }
   for (const cfg of config.outbound) {
@@ -131,10 +141,24 @@ export async function runSidecar(
       log: log.child({ listener: cfg.name }),
     };
     const server = cfg.protocol === 'tcp' ? createTcpOutbound(deps) : createHttpOutbound(deps);
-    servers.push({ name: `outbound.${cfg.name}`, address: cfg.listen, drain: drainable(server) });
+    servers.push({
+      name: `outbound.${cfg.name}`,
+      address: cfg.listen,
+      drain: drainable(server),
+      info: {
+        name: cfg.name,
+        direction: 'outbound',
+        listen: cfg.listen,
+        protocol: cfg.protocol,
+        target: cfg.upstream,
+      },
+    });
   }
   const ports: Record<string, number> = {};
-  for (const s of servers) ports[s.name] = await listen(s.drain.server, s.address);
+  for (const s of servers) {
+    ports[s.name] = await listen(s.drain.server, s.address);
+    listeners.push({ ...s.info, port: ports[s.name]! });
+  }
   log.info({ adminPort: admin.port, ports, spiffeId: source.state().svid?.spiffeId }, 'sidecar ready');
 
   return {

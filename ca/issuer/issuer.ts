@@ -3,7 +3,7 @@
 // Knows nothing about gRPC: the edge converts wire messages in and TetherErrors out.
 import { createHash } from 'node:crypto';
 import type { Clock } from '../../common/clock.js';
-import { TetherError } from '../../common/errors.js';
+import { asTetherError, TetherError } from '../../common/errors.js';
 import type { Logger } from '../../common/logging.js';
 import { serialHex } from '../../common/x509.js';
 import type { Attestation, AttestationInput, Attestor, Credential, Peer } from '../attestation/attestor.js';
@@ -12,6 +12,7 @@ import { BACKDATE_MS } from '../authority/generation.js';
 import { type ParsedCsr, parseCsr } from '../csr/parse-csr.js';
 import type { FailureTracker } from '../limits/failure-tracker.js';
 import type { TokenBucket } from '../limits/token-bucket.js';
+import type { ActivityLog } from '../ops/activity.js';
 import type { CaMetrics } from '../ops/metrics.js';
 import type { Store } from '../store/store.js';
 import { authorize, checkCsrShape } from './authorize.js';
@@ -47,6 +48,8 @@ export interface IssuerOptions {
   readonly failures: FailureTracker;
   readonly metrics: CaMetrics;
   readonly maxCsrBytes: number;
+  /** Recent issuances and refusals for the status page (optional). */
+  readonly activity?: ActivityLog;
 }
 
 const CREDENTIAL_FAILURES = new Set(['ERR_CREDENTIAL_INVALID', 'ERR_CREDENTIAL_MISSING']);
@@ -68,6 +71,20 @@ export function credentialKeyOf(credential: Credential, peer: Peer): string | nu
   return peer.certificate ? `certificate:${peer.certificate.serialNumber.toLowerCase()}` : null;
 }
 
+/** The fields every activity event shares; the rest are null until the outcome sets them. */
+function activityBase(at: number, peer: Peer, attestor: string, spiffeId: string | null) {
+  return {
+    at,
+    peer: peer.address,
+    attestor,
+    spiffeId,
+    serial: null,
+    notAfter: null,
+    code: null,
+    message: null,
+  };
+}
+
 export class Issuer {
   constructor(private readonly o: IssuerOptions) {}
 
@@ -75,6 +92,7 @@ export class Issuer {
   async issue(req: IssueRequest): Promise<Issued> {
     const started = performance.now();
     let attestor = 'none';
+    let spiffeId: string | null = null;
     try {
       this.guard(req.credential, req.peer);
       const csr = parseCsr(req.csr, this.o.maxCsrBytes);
@@ -85,14 +103,27 @@ export class Issuer {
         now: this.o.clock.now(),
       });
       attestor = attested.attestor;
+      spiffeId = attested.spiffeId.toString();
       const dnsNames = await authorize(attested, csr, this.o.authority.trustDomain, this.o.store);
       const issued = await this.signAndRecord(attested, csr, dnsNames, req);
       this.o.metrics.csr.inc({ result: 'issued', attestor });
       this.o.metrics.signSeconds.observe((performance.now() - started) / 1000);
+      this.o.activity?.record({
+        ...activityBase(this.o.clock.now(), req.peer, attestor, issued.spiffeId),
+        outcome: 'issued',
+        serial: issued.serial,
+        notAfter: issued.notAfter.getTime(),
+      });
       return issued;
     } catch (err) {
-      const code = err instanceof TetherError ? err.code : 'ERR_INTERNAL';
-      this.o.metrics.csr.inc({ result: code, attestor });
+      const e = asTetherError(err);
+      this.o.metrics.csr.inc({ result: e.code, attestor });
+      this.o.activity?.record({
+        ...activityBase(this.o.clock.now(), req.peer, attestor, spiffeId),
+        outcome: 'refused',
+        code: e.code,
+        message: e.message,
+      });
       throw err;
     }
   }

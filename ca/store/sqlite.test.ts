@@ -224,4 +224,30 @@ describe('SqliteStore tokens, deny list and issuance', () => {
     expect(await store.latestLeafExpiry(['int-3'])).toBeNull();
     expect(await store.latestLeafExpiry([])).toBeNull();
   });
+
+  it('lists the latest certificate of each workload identity, without the CA own ones', async () => {
+    const at = (serial: string, spiffeId: string, issuedAt: number, attestor = 'join_token') => ({
+      ...issued(serial, 'int-1', issuedAt + 100),
+      spiffeId,
+      issuedAt,
+      attestor,
+    });
+    await store.recordIssuance(at('01', 'spiffe://example.org/b', 10), null, 0);
+    await store.recordIssuance(at('02', 'spiffe://example.org/b', 30), null, 0);
+    await store.recordIssuance(at('03', 'spiffe://example.org/b', 20), null, 0);
+    await store.recordIssuance(at('04', 'spiffe://example.org/a', 5), null, 0);
+    await store.recordIssuance(at('05', 'spiffe://example.org/tether/ca', 50, 'self'), null, 0);
+    const latest = await store.latestPerIdentity(10);
+    expect(latest.map((r) => [r.spiffeId, r.serial])).toEqual([
+      ['spiffe://example.org/a', '04'],
+      ['spiffe://example.org/b', '02'],
+    ]);
+    expect(latest[1]).toMatchObject({
+      notAfter: 130,
+      issuedAt: 30,
+      attestor: 'join_token',
+      generationId: 'int-1',
+    });
+    expect((await store.latestPerIdentity(1)).map((r) => r.serial)).toEqual(['04']);
+  });
 });

@@ -33,6 +33,7 @@ CREATE TABLE IF NOT EXISTS issued (
   attestor TEXT NOT NULL, peer TEXT NOT NULL, generation_id TEXT NOT NULL, issued_at INTEGER NOT NULL);
 CREATE INDEX IF NOT EXISTS issued_by_generation ON issued (generation_id, not_after);
 CREATE INDEX IF NOT EXISTS issued_by_expiry ON issued (not_after);
+CREATE INDEX IF NOT EXISTS issued_by_identity ON issued (spiffe_id, issued_at);
 `;
 
 type Row = Record<string, unknown>;
@@ -71,6 +72,19 @@ function toDeny(r: Row): DenyEntry {
     value: r['value'] as string,
     reason: r['reason'] as string,
     createdAt: r['created_at'] as number,
+  };
+}
+
+function toIssued(r: Row): IssuedRecord {
+  return {
+    serial: r['serial'] as string,
+    spiffeId: r['spiffe_id'] as string,
+    notBefore: r['not_before'] as number,
+    notAfter: r['not_after'] as number,
+    attestor: r['attestor'] as string,
+    peer: r['peer'] as string,
+    generationId: r['generation_id'] as string,
+    issuedAt: r['issued_at'] as number,
   };
 }
 
@@ -259,6 +273,16 @@ export class SqliteStore implements Store {
       'SELECT COUNT(*) AS total, SUM(CASE WHEN not_after > ? THEN 1 ELSE 0 END) AS active FROM issued',
     ).get(now) as { total: number; active: number | null };
     return { total: row.total, active: row.active ?? 0 };
+  }
+
+  async latestPerIdentity(limit: number): Promise<IssuedRecord[]> {
+    const rows = this.stmt(
+      `SELECT * FROM (
+         SELECT *, ROW_NUMBER() OVER (PARTITION BY spiffe_id ORDER BY issued_at DESC, not_after DESC) AS rank
+         FROM issued WHERE attestor != 'self')
+       WHERE rank = 1 ORDER BY spiffe_id LIMIT ?`,
+    ).all(limit) as Row[];
+    return rows.map(toIssued);
   }
 
   async latestLeafExpiry(generationIds: readonly string[]): Promise<number | null> {

@@ -100,6 +100,11 @@ export interface Store {
   /** Records an issuance (and redeems a token use) atomically; throws if the token has no use left. */
   recordIssuance(record: IssuedRecord, redemption: Redemption | null, now: number): Promise<void>;
   countIssued(now: number): Promise<{ total: number; active: number }>;
+  /**
+   * The most recently issued workload certificate of each SPIFFE ID (not the CA's own serving
+   * certificates), ordered by SPIFFE ID, at most `limit` rows.
+   */
+  latestPerIdentity(limit: number): Promise<IssuedRecord[]>;
   /** Latest notAfter among workload leaves signed by these intermediates (not the CA's own), or null if none. */
   latestLeafExpiry(generationIds: readonly string[]): Promise<number | null>;
 

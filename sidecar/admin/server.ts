@@ -1,5 +1,6 @@
 // The sidecar's admin listener: /healthz, /readyz (200 only with a valid certificate and a
-// bundle), /metrics (Prometheus) and /certs (what identity is in use, no key material).
+// bundle), /metrics (Prometheus) and /certs (what identity is in use and which listeners are
+// bound; no key material).
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from '../../common/logging.js';
@@ -7,7 +8,27 @@ import type { IdentitySource } from '../identity/source.js';
 import { splitHostPort } from '../net/address.js';
 import type { SidecarMetrics } from './metrics.js';
 
-function certsReport(source: IdentitySource): Record<string, unknown> {
+/** One inbound or outbound listener, as /certs reports it. */
+export interface ListenerInfo {
+  readonly name: string;
+  readonly direction: 'inbound' | 'outbound';
+  /** The configured address; `port` is the one actually bound (differs when configured as 0). */
+  readonly listen: string;
+  readonly port: number;
+  readonly protocol: 'tcp' | 'http';
+  /** Where traffic goes next: the app (inbound `forward`) or the peer sidecar (outbound `upstream`). */
+  readonly target: string;
+}
+
+export interface AdminServerOptions {
+  readonly source: IdentitySource;
+  readonly metrics: SidecarMetrics;
+  readonly log: Logger;
+  /** Listeners bound so far (empty until the sidecar has its first certificate). */
+  readonly listeners?: () => readonly ListenerInfo[];
+}
+
+function certsReport(source: IdentitySource, listeners: readonly ListenerInfo[]): Record<string, unknown> {
   const { svid, bundle } = source.state();
   return {
     ready: source.isReady(),
@@ -19,12 +40,13 @@ function certsReport(source: IdentitySource): Record<string, unknown> {
     notAfter: svid ? new Date(svid.notAfter).toISOString() : null,
     bundleSequence: bundle?.sequence ?? null,
     bundleRoots: bundle?.roots.length ?? 0,
+    listeners,
   };
 }
 
 export async function startAdminServer(
   address: string,
-  o: { source: IdentitySource; metrics: SidecarMetrics; log: Logger },
+  o: AdminServerOptions,
 ): Promise<{ server: Server; port: number }> {
   const server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
@@ -37,7 +59,11 @@ export async function startAdminServer(
       if (o.source.isReady()) send(200, 'text/plain', 'ready\n');
       else send(503, 'text/plain', 'not ready: no valid certificate and bundle\n');
     } else if (path === '/certs') {
-      send(200, 'application/json', `${JSON.stringify(certsReport(o.source), null, 2)}\n`);
+      send(
+        200,
+        'application/json',
+        `${JSON.stringify(certsReport(o.source, o.listeners?.() ?? []), null, 2)}\n`,
+      );
     } else if (path === '/metrics') {
       o.metrics.registry.metrics().then(
         (text) => send(200, o.metrics.registry.contentType, text),

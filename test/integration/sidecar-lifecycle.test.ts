@@ -174,7 +174,9 @@ describe('connection limits', () => {
       expect(closedA).toBeGreaterThanOrEqual(900);
       expect(closedA).toBeLessThan(5000);
       await b.closedAfterMs;
-      expect(await sc.metrics()).toMatch(/listener="tight",result="failed",reason="err_tls_handshake_timeout"\} 2/);
+      expect(await sc.metrics()).toMatch(
+        /listener="tight",result="failed",reason="err_tls_handshake_timeout"\} 2/,
+      );
     } finally {
       await sc.stop();
     }
