@@ -17,6 +17,7 @@ import { CaGrpcServer } from './grpc/server.js';
 import { Issuer } from './issuer/issuer.js';
 import { FailureTracker } from './limits/failure-tracker.js';
 import { TokenBucket } from './limits/token-bucket.js';
+import { type RunningTokenServer, startTokenServer } from './oauth/start.js';
 import { ActivityLog } from './ops/activity.js';
 import { startOpsServer } from './ops/http.js';
 import { CaMetrics } from './ops/metrics.js';
@@ -27,6 +28,8 @@ import type { Store } from './store/store.js';
 export interface RunningCa {
   readonly grpcPort: number;
   readonly metricsPort: number;
+  /** The token endpoint's port, when `oauth.listen` is set. */
+  readonly tokenPort: number | null;
   readonly authority: Authority;
   close(): Promise<void>;
 }
@@ -137,6 +140,21 @@ export async function serveCa(config: CaConfig, log: Logger, clock: Clock = syst
     ops.port,
   );
   updateGauges(metrics, authority);
+  const { listen: tokenListen } = config.oauth;
+  const tokens: RunningTokenServer | null = tokenListen
+    ? await startTokenServer({
+        config: { ...config.oauth, listen: tokenListen },
+        log,
+        clock,
+        metrics,
+        authority,
+        serving,
+        store,
+        failures,
+        keysDir: dir.keysDir,
+        passphrase,
+      })
+    : null;
 
   let ticking = false;
   const tick = async () => {
@@ -146,6 +164,7 @@ export async function serveCa(config: CaConfig, log: Logger, clock: Clock = syst
       await authority.refreshIfChanged();
       for (const step of await authority.rotate()) metrics.rotations.inc({ step: step.kind });
       await serving.refresh();
+      await tokens?.tick();
       updateGauges(metrics, authority);
     } catch (err) {
       log.error({ err }, 'CA maintenance tick failed; will retry');
@@ -165,15 +184,23 @@ export async function serveCa(config: CaConfig, log: Logger, clock: Clock = syst
   });
 
   log.info(
-    { grpcPort, metricsPort: opsServer.port, trustDomain: authority.trustDomain, listen: config.listen },
+    {
+      grpcPort,
+      metricsPort: opsServer.port,
+      trustDomain: authority.trustDomain,
+      listen: config.listen,
+      ...(tokens ? { tokenPort: tokens.port, issuer: tokens.issuer } : {}),
+    },
     'CA serving',
   );
   return {
     grpcPort,
     metricsPort: opsServer.port,
+    tokenPort: tokens?.port ?? null,
     authority,
     async close() {
       clearInterval(timer);
+      await tokens?.close();
       await grpc.close(5000);
       await new Promise<void>((resolve) => opsServer.server.close(() => resolve()));
       await store.close();

@@ -11,6 +11,8 @@ export const Metric = {
   bundleSequence: 'tether_ca_bundle_sequence',
   bundleWatchers: 'tether_ca_bundle_watchers',
   rotations: 'tether_ca_rotations_total',
+  tokens: 'tether_ca_tokens_total',
+  introspections: 'tether_ca_token_introspections_total',
 } as const;
 
 export const LogField = {

@@ -21,6 +21,8 @@ const EXAMPLE_VALUES: Readonly<Record<string, string>> = {
   dataDir: '/var/lib/tether/ca',
   'keys.passphraseEnv': 'TETHER_CA_KEY_PASSPHRASE',
   'keys.passphraseFile': '/etc/tether/ca-key-passphrase',
+  'oauth.listen': '127.0.0.1:8444',
+  'oauth.issuer': 'https://ca.example.org:8444',
 };
 
 const INTRO = `# CA configuration reference
@@ -45,6 +47,18 @@ misplaced secret); the command then exits with status 2 (\`ERR_CONFIG_INVALID\`)
 Once each key is valid on its own, checks across keys follow: \`ttl.default\` must be at least 10s,
 \`ttl.max\` must not be shorter than \`ttl.default\`, \`rotation.intermediateTtl\` must be at least
 10s and \`rotation.rootTtl\` must be longer than \`rotation.intermediateTtl\`.
+
+\`oauth.policies\` is a list of rules; a client gets a token for an audience only if a rule names
+both, and only scopes that such a rule lists (default deny):
+
+\`\`\`yaml
+oauth:
+  listen: 127.0.0.1:8444
+  policies:
+    - clients: [spiffe://example.org/ns/shop/sa/web, spiffe://example.org/ns/batch/*]
+      audience: orders                 # requested as audience=orders (or resource=<absolute URI>)
+      scopes: [read:orders, write:orders]
+\`\`\`
 `;
 
 function cell(text: string): string {
@@ -129,7 +143,7 @@ function renderYaml(tree: Tree, depth = 0, commented = false): string[] {
 function renderExample(settings: readonly SettingDoc[]): string {
   const lines = [
     '# tether-ca.yaml: every setting at its default. dataDir has no default and must be set;',
-    '# the key passphrase settings are optional and shown commented out.',
+    '# the key passphrase and token endpoint address settings are optional and shown commented out.',
     ...renderYaml(buildTree(settings)),
   ];
   return ['## Example', '', '```yaml', ...lines, '```'].join('\n');

@@ -19,6 +19,8 @@ import { splitHostPort } from './net/address.js';
 import { createHttpOutbound } from './outbound/http.js';
 import { createTcpOutbound } from './outbound/tcp.js';
 import { clientContext, contextOptions, type TlsVersion } from './tls/contexts.js';
+import { createTokenCheck } from './token/inbound-check.js';
+import { TokenClients } from './token/registry.js';
 
 export interface RunningSidecar {
   readonly adminPort: number;
@@ -60,9 +62,13 @@ function createInbound(
   source: IdentitySource,
   metrics: SidecarMetrics,
   log: Logger,
+  clock: Clock,
 ): tls.Server {
   const tlsOptions = contextOptions(source.state(), cfg.minTlsVersion)!;
+  const tokenGate =
+    cfg.token && createTokenCheck(cfg.token, { state: () => source.state(), now: () => clock.now() });
   const deps = {
+    ...(tokenGate ? { tokenGate } : {}),
     cfg,
     allow: compileAllowList(cfg.allow),
     ready: () => source.isReady(),
@@ -118,12 +124,13 @@ export async function runSidecar(
   }
 
   const contexts = clientContexts(source);
+  const tokenClients = new TokenClients(source, { now: () => clock.now(), log, metrics });
   const servers: { name: string; address: string; drain: Drainable; info: Omit<ListenerInfo, 'port'> }[] = [];
   for (const cfg of config.inbound) {
     servers.push({
       name: `inbound.${cfg.name}`,
       address: cfg.listen,
-      drain: drainable(createInbound(cfg, source, metrics, log)),
+      drain: drainable(createInbound(cfg, source, metrics, log, clock)),
       info: {
         name: cfg.name,
         direction: 'inbound',
@@ -137,8 +144,10 @@ export async function runSidecar(
     const deps = {
       cfg,
       context: () => contexts(cfg.minTlsVersion),
+      svid: () => source.state().svid,
       metrics,
       log: log.child({ listener: cfg.name }),
+      ...(cfg.token ? { tokens: tokenClients.for(cfg.token, cfg.name) } : {}),
     };
     const server = cfg.protocol === 'tcp' ? createTcpOutbound(deps) : createHttpOutbound(deps);
     servers.push({
@@ -169,6 +178,7 @@ export async function runSidecar(
       log.info({ graceMs: config.shutdownGraceMs }, 'draining');
       await Promise.all(servers.map((s) => s.drain.drain(config.shutdownGraceMs)));
       source.stop();
+      tokenClients.stop();
       await new Promise<void>((resolve) => admin.server.close(() => resolve()));
       admin.server.closeAllConnections();
     },

@@ -11,6 +11,7 @@ import { denyAdd, denyList, denyRemove } from './deny.js';
 import { describeGeneration, initCa } from './init.js';
 import { openAuthority, openStore } from './open.js';
 import { bundlePem, status } from './report.js';
+import { rotateTokenKey } from './rotate-token-key.js';
 import { tokenCreate, tokenList, tokenRevoke } from './tokens.js';
 
 export const CA_USAGE = `usage: tether ca <command> [flags]
@@ -20,9 +21,10 @@ commands:
            [--upstream-cert FILE --upstream-key FILE [--upstream-bundle FILE]] [--config FILE]
   serve    --data-dir DIR [--listen 127.0.0.1:8443] [--metrics-listen 127.0.0.1:9090]
            [--default-ttl 1h] [--max-ttl 24h] [--dns-name NAME]... [--config FILE]
+           [--token-listen 127.0.0.1:8444 [--issuer https://HOST:PORT]]
   token    create --spiffe-id ID [--ttl 1h] [--uses 1] [--dns-name NAME]... | list [--json] | revoke ID
   deny     add (--spiffe-id ID | --serial HEX) [--reason TEXT] | list [--json] | remove (--spiffe-id ID | --serial HEX)
-  rotate   --intermediate | --root
+  rotate   --intermediate | --root | --token-key
   bundle   prints the trust bundle (PEM)
   status   [--json] roots, intermediates, fingerprints, expiry, issued counts
 
@@ -50,6 +52,9 @@ const FLAGS = {
   ttl: { type: 'string' },
   uses: { type: 'string' },
   intermediate: { type: 'boolean' },
+  'token-key': { type: 'boolean' },
+  'token-listen': { type: 'string' },
+  issuer: { type: 'string' },
   root: { type: 'boolean' },
   json: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
@@ -73,6 +78,8 @@ function configFrom(v: Values): CaConfig {
     'keys.passphraseEnv': v['key-passphrase-env'],
     'keys.passphraseFile': v['key-passphrase-file'],
     'log.level': v['log-level'],
+    'oauth.listen': v['token-listen'],
+    'oauth.issuer': v.issuer,
   });
 }
 
@@ -158,8 +165,9 @@ async function deny(v: Values, args: string[]): Promise<string> {
 }
 
 async function rotate(v: Values): Promise<string> {
-  if (Boolean(v.intermediate) === Boolean(v.root))
-    throw usage('rotate needs exactly one of --intermediate or --root');
+  if ([v.intermediate, v.root, v['token-key']].filter(Boolean).length !== 1)
+    throw usage('rotate needs exactly one of --intermediate, --root or --token-key');
+  if (v['token-key']) return rotateTokenKey(configFrom(v));
   const { store, authority } = await openAuthority(configFrom(v));
   try {
     if (v.intermediate) {

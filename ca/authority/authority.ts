@@ -53,6 +53,7 @@ export class Authority {
   private readonly keys = new Map<string, KeyObject>();
   private readonly certs = new Map<string, X509Certificate>();
   private readonly listeners = new Set<(change: AuthorityChange) => void>();
+  private readonly storeListeners = new Set<() => Promise<void>>();
   private lastChangeCounter = -1;
 
   private constructor(private readonly opts: AuthorityOptions) {}
@@ -136,9 +137,20 @@ export class Authority {
     return change;
   }
 
+  /**
+   * Subscribes to "another process committed to the store" (seen by refreshIfChanged), so state
+   * kept beside the authority (the token signing keys) reloads too. Returns the unsubscribe function.
+   */
+  onStoreChange(listener: () => Promise<void>): () => void {
+    this.storeListeners.add(listener);
+    return () => this.storeListeners.delete(listener);
+  }
+
   /** Reloads only if another process (the CLI) committed since the last look. */
   async refreshIfChanged(): Promise<void> {
-    if ((await this.opts.store.changeCounter()) !== this.lastChangeCounter) await this.reload();
+    if ((await this.opts.store.changeCounter()) === this.lastChangeCounter) return;
+    await this.reload();
+    for (const l of this.storeListeners) await l();
   }
 
   private computeRoots(): Buffer[] {

@@ -118,6 +118,33 @@ export const CA_SETTINGS: readonly SettingDoc[] = [
     description: 'File whose first line is the CA key passphrase.',
   },
   {
+    key: 'oauth.listen',
+    default: '(none)',
+    flag: '--token-listen',
+    description:
+      'HTTPS address of the OAuth 2.0 token endpoint (RFC 8705 certificate-bound tokens); the token server starts only when this is set.',
+  },
+  {
+    key: 'oauth.issuer',
+    default: '(none)',
+    flag: '--issuer',
+    description:
+      'The `iss` of issued tokens and the base of every endpoint URL in the metadata; default `https://<bound oauth.listen address>`.',
+  },
+  { key: 'oauth.tokenTtl', default: '15m', description: 'Lifetime of an issued access token.' },
+  {
+    key: 'oauth.signingKeyTtl',
+    default: '24h',
+    description:
+      'How long one token signing key signs before the next (published in the JWKS since the last rotation) takes over. Retired keys stay published until their tokens have expired.',
+  },
+  {
+    key: 'oauth.policies',
+    default: '[]',
+    description:
+      'Which clients (exact SPIFFE IDs or prefixes ending in `/*`) may get which `scopes` for which `audience`. Default deny; see README "Tokens".',
+  },
+  {
     key: 'log.level',
     default: 'info',
     flag: '--log-level',

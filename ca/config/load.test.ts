@@ -47,6 +47,13 @@ describe('loadCaConfig defaults', () => {
       passphraseEnv: undefined,
       passphraseFile: undefined,
       logLevel: 'info',
+      oauth: {
+        listen: undefined,
+        issuer: undefined,
+        tokenTtlSeconds: 900,
+        signingKeyTtlSeconds: 86400,
+        policies: [],
+      },
     });
   });
 

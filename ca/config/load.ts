@@ -26,6 +26,23 @@ export interface CaConfig {
   readonly passphraseEnv: string | undefined;
   readonly passphraseFile: string | undefined;
   readonly logLevel: string;
+  readonly oauth: OAuthConfig;
+}
+
+/** One scope policy rule (design.md §5). */
+export interface OAuthPolicyRule {
+  readonly clients: readonly string[];
+  readonly audience: string;
+  readonly scopes: readonly string[];
+}
+
+export interface OAuthConfig {
+  /** host:port of the token endpoint, or undefined when it is off. */
+  readonly listen: string | undefined;
+  readonly issuer: string | undefined;
+  readonly tokenTtlSeconds: number;
+  readonly signingKeyTtlSeconds: number;
+  readonly policies: readonly OAuthPolicyRule[];
 }
 
 /**
@@ -61,6 +78,13 @@ export function loadCaConfig(file: string | undefined, overrides: Record<string,
     passphraseEnv: c.keys.passphraseEnv,
     passphraseFile: c.keys.passphraseFile,
     logLevel: c.log.level,
+    oauth: {
+      listen: c.oauth.listen,
+      issuer: c.oauth.issuer?.replace(/\/+$/, ''),
+      tokenTtlSeconds: seconds(c.oauth.tokenTtl),
+      signingKeyTtlSeconds: seconds(c.oauth.signingKeyTtl),
+      policies: c.oauth.policies,
+    },
   };
   return Object.freeze(checkConsistency(config));
 }
@@ -73,6 +97,8 @@ function checkConsistency(c: CaConfig): CaConfig {
   if (c.intermediateTtlSeconds < 10) problems.push('  rotation.intermediateTtl: must be at least 10s');
   if (c.rootTtlSeconds <= c.intermediateTtlSeconds)
     problems.push('  rotation.rootTtl: must be longer than rotation.intermediateTtl');
+  if (c.oauth.tokenTtlSeconds < 10) problems.push('  oauth.tokenTtl: must be at least 10s');
+  if (c.oauth.signingKeyTtlSeconds < 60) problems.push('  oauth.signingKeyTtl: must be at least 60s');
   if (problems.length > 0)
     throw new TetherError('ERR_CONFIG_INVALID', `invalid CA configuration:\n${problems.join('\n')}`);
   return c;

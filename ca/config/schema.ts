@@ -7,6 +7,21 @@ const duration = durationString;
 const hostPort = hostPortString('127.0.0.1:8443');
 const positiveInt = z.number().int().positive();
 
+/** RFC 6749 §3.3 scope-token: printable ASCII except space, '"' and '\\'. */
+export const SCOPE_TOKEN = /^[\x21\x23-\x5b\x5d-\x7e]+$/;
+/** An exact SPIFFE ID or a prefix ending in `/*` (checked in full by ca/oauth/policy.ts). */
+const clientPattern = z
+  .string()
+  .regex(/^spiffe:\/\/[^*]+(\/\*)?$/, 'expected a SPIFFE ID or a prefix ending in /*');
+
+const oauthPolicy = z
+  .object({
+    clients: z.array(clientPattern).min(1),
+    audience: z.string().min(1),
+    scopes: z.array(z.string().regex(SCOPE_TOKEN, 'expected an RFC 6749 scope token')).default([]),
+  })
+  .strict();
+
 export const caConfigSchema = z
   .object({
     dataDir: z.string().min(1),
@@ -49,6 +64,16 @@ export const caConfigSchema = z
       .prefault({}),
     keys: z
       .object({ passphraseEnv: z.string().optional(), passphraseFile: z.string().optional() })
+      .strict()
+      .prefault({}),
+    oauth: z
+      .object({
+        listen: hostPortString('127.0.0.1:8444').optional(),
+        issuer: z.url({ protocol: /^https$/ }).optional(),
+        tokenTtl: duration.default('15m'),
+        signingKeyTtl: duration.default('24h'),
+        policies: z.array(oauthPolicy).default([]),
+      })
       .strict()
       .prefault({}),
     log: z

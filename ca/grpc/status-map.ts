@@ -28,6 +28,12 @@ export const GRPC_STATUS: Record<ErrorCode, status> = {
   ERR_UPSTREAM_INVALID: status.INTERNAL,
   ERR_ROTATION_REFUSED: status.FAILED_PRECONDITION,
   ERR_NOT_FOUND: status.NOT_FOUND,
+  // Token endpoint codes never reach gRPC; mapped for completeness (ca/oauth/error-map.ts is their edge).
+  ERR_TOKEN_REQUEST_INVALID: status.INVALID_ARGUMENT,
+  ERR_GRANT_TYPE_UNSUPPORTED: status.INVALID_ARGUMENT,
+  ERR_CLIENT_AUTH_FAILED: status.UNAUTHENTICATED,
+  ERR_SCOPE_NOT_ALLOWED: status.PERMISSION_DENIED,
+  ERR_TARGET_INVALID: status.INVALID_ARGUMENT,
   ERR_USAGE: status.INVALID_ARGUMENT,
   ERR_INTERNAL: status.INTERNAL,
 };

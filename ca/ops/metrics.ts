@@ -56,6 +56,19 @@ export class CaMetrics {
     registers: [this.registry],
   });
 
+  readonly tokens = new Counter({
+    name: Metric.tokens,
+    help: 'Token endpoint requests by result (issued or the OAuth error)',
+    labelNames: ['result'],
+    registers: [this.registry],
+  });
+  readonly introspections = new Counter({
+    name: Metric.introspections,
+    help: 'Introspection requests by result (active, inactive or the OAuth error)',
+    labelNames: ['result'],
+    registers: [this.registry],
+  });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'tether_ca_process_' });
   }

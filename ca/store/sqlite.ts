@@ -14,6 +14,8 @@ import type {
   JoinTokenRecord,
   Redemption,
   Store,
+  TokenKeyChange,
+  TokenKeyRecord,
 } from './store.js';
 
 const SCHEMA = `
@@ -34,6 +36,9 @@ CREATE TABLE IF NOT EXISTS issued (
 CREATE INDEX IF NOT EXISTS issued_by_generation ON issued (generation_id, not_after);
 CREATE INDEX IF NOT EXISTS issued_by_expiry ON issued (not_after);
 CREATE INDEX IF NOT EXISTS issued_by_identity ON issued (spiffe_id, issued_at);
+CREATE TABLE IF NOT EXISTS token_keys (
+  kid TEXT PRIMARY KEY, key_file TEXT NOT NULL, state TEXT NOT NULL, created_at INTEGER NOT NULL,
+  activated_at INTEGER, retired_at INTEGER);
 `;
 
 type Row = Record<string, unknown>;
@@ -85,6 +90,17 @@ function toIssued(r: Row): IssuedRecord {
     peer: r['peer'] as string,
     generationId: r['generation_id'] as string,
     issuedAt: r['issued_at'] as number,
+  };
+}
+
+function toTokenKey(r: Row): TokenKeyRecord {
+  return {
+    kid: r['kid'] as string,
+    keyFile: r['key_file'] as string,
+    state: r['state'] as TokenKeyRecord['state'],
+    createdAt: r['created_at'] as number,
+    activatedAt: (r['activated_at'] as number | null) ?? null,
+    retiredAt: (r['retired_at'] as number | null) ?? null,
   };
 }
 
@@ -295,6 +311,33 @@ export class SqliteStore implements Store {
       )
       .get(...generationIds) as { latest: number | null };
     return row.latest;
+  }
+
+  async tokenKeys(): Promise<TokenKeyRecord[]> {
+    return (this.stmt('SELECT * FROM token_keys ORDER BY created_at, kid').all() as Row[]).map(toTokenKey);
+  }
+
+  async applyTokenKeyChanges(change: TokenKeyChange): Promise<void> {
+    const insert = this.stmt(
+      `INSERT INTO token_keys (kid, key_file, state, created_at, activated_at, retired_at)
+       VALUES (@kid, @keyFile, @state, @createdAt, @activatedAt, @retiredAt)`,
+    );
+    const setState = this.stmt(
+      `UPDATE token_keys SET state = @state,
+         activated_at = CASE WHEN @state = 'active' THEN @at ELSE activated_at END,
+         retired_at = CASE WHEN @state = 'retired' THEN @at ELSE retired_at END
+       WHERE kid = @kid`,
+    );
+    const remove = this.stmt('DELETE FROM token_keys WHERE kid = ?');
+    try {
+      this.db.transaction(() => {
+        for (const k of change.insert ?? []) insert.run(k);
+        for (const s of change.setState ?? []) setState.run(s);
+        for (const kid of change.remove ?? []) remove.run(kid);
+      })();
+    } catch (err) {
+      storeError(err);
+    }
   }
 
   async changeCounter(): Promise<number> {

@@ -59,6 +59,28 @@ export interface DenyEntry {
   readonly createdAt: number;
 }
 
+/**
+ * A token signing key (ca/oauth/signing-keys.ts): `next` is published in the JWKS but does not
+ * sign yet, `active` signs, `retired` stays published until `dropAt` (its last token's expiry).
+ */
+export type TokenKeyState = 'next' | 'active' | 'retired';
+
+export interface TokenKeyRecord {
+  readonly kid: string;
+  /** Key file name inside the data dir's keys/ folder. */
+  readonly keyFile: string;
+  readonly state: TokenKeyState;
+  readonly createdAt: number;
+  readonly activatedAt: number | null;
+  readonly retiredAt: number | null;
+}
+
+export interface TokenKeyChange {
+  readonly insert?: readonly TokenKeyRecord[];
+  readonly setState?: readonly { kid: string; state: TokenKeyState; at: number }[];
+  readonly remove?: readonly string[];
+}
+
 /** State fixed at `ca init`. */
 export interface CaMeta {
   readonly trustDomain: string;
@@ -107,6 +129,10 @@ export interface Store {
   latestPerIdentity(limit: number): Promise<IssuedRecord[]>;
   /** Latest notAfter among workload leaves signed by these intermediates (not the CA's own), or null if none. */
   latestLeafExpiry(generationIds: readonly string[]): Promise<number | null>;
+
+  tokenKeys(): Promise<TokenKeyRecord[]>;
+  /** Applies token key inserts, state changes and removals in one transaction. */
+  applyTokenKeyChanges(change: TokenKeyChange): Promise<void>;
 
   /** A number that changes whenever another process commits; lets a server notice CLI changes. */
   changeCounter(): Promise<number>;

@@ -50,6 +50,18 @@ export class SidecarMetrics {
     labelNames: ['listener', 'reason'],
     registers: [this.registry],
   });
+  readonly tokenRejected = new Counter({
+    name: 'tether_sidecar_token_rejected_total',
+    help: 'Inbound requests refused by the bearer token check, by listener and reason',
+    labelNames: ['listener', 'reason'],
+    registers: [this.registry],
+  });
+  readonly tokenRequests = new Counter({
+    name: 'tether_sidecar_token_requests_total',
+    help: 'Access token requests to the authorization server by outbound listener and result',
+    labelNames: ['listener', 'result'],
+    registers: [this.registry],
+  });
 
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'tether_sidecar_' });

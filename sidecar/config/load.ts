@@ -9,6 +9,25 @@ import { type SidecarConfigRaw, sidecarConfigSchema } from './schema.js';
 
 export type KeyType = SidecarConfigRaw['keyType'];
 
+/** Inbound token enforcement (RFC 6750 / 9068 / 7662 / 8705). */
+export interface InboundTokenConfig {
+  readonly issuer: string;
+  readonly audience: string;
+  readonly scopes: readonly string[];
+  readonly mode: 'jwt' | 'introspection';
+  /** PEM file with roots for the AS's HTTPS certificate; undefined = the mesh bundle. */
+  readonly caFile: string | undefined;
+  readonly paths: readonly { readonly prefix: string; readonly scopes: readonly string[] }[];
+}
+
+/** Outbound token acquisition (RFC 8705 client_credentials with tls_client_auth). */
+export interface OutboundTokenConfig {
+  readonly issuer: string;
+  readonly audience: string;
+  readonly scope: string | undefined;
+  readonly caFile: string | undefined;
+}
+
 export interface InboundConfig {
   readonly name: string;
   readonly listen: string;
@@ -19,6 +38,7 @@ export interface InboundConfig {
   readonly handshakeTimeoutMs: number;
   readonly maxConnections: number;
   readonly requestTimeoutMs: number;
+  readonly token: InboundTokenConfig | undefined;
 }
 
 export interface OutboundConfig {
@@ -30,6 +50,7 @@ export interface OutboundConfig {
   readonly minTlsVersion: 'TLSv1.2' | 'TLSv1.3';
   readonly connectTimeoutMs: number;
   readonly requestTimeoutMs: number;
+  readonly token: OutboundTokenConfig | undefined;
 }
 
 export interface SidecarConfig {
@@ -73,6 +94,17 @@ function crossChecks(c: SidecarConfigRaw): string[] {
       }
     });
   });
+  for (const [kind, list] of [
+    ['inbound', c.inbound],
+    ['outbound', c.outbound],
+  ] as const) {
+    list.forEach((l, i) => {
+      if (l.token && l.protocol === 'tcp')
+        problems.push(
+          `  ${kind}.${i}.token: bearer tokens need protocol: http (listener "${l.name}" is tcp)`,
+        );
+    });
+  }
   c.outbound.forEach((o, i) => {
     const { host } = splitHostPort(o.listen);
     const loopback = (net.isIPv4(host) && host.startsWith('127.')) || host === '::1' || host === 'localhost';
@@ -120,6 +152,7 @@ export function loadSidecarConfig(file: string, overrides: Record<string, unknow
       handshakeTimeoutMs: ms(l.handshakeTimeout),
       maxConnections: l.maxConnections,
       requestTimeoutMs: ms(l.requestTimeout),
+      token: l.token && { ...l.token, caFile: l.token.caFile },
     })),
     outbound: c.outbound.map((o) => ({
       name: o.name,
@@ -130,6 +163,7 @@ export function loadSidecarConfig(file: string, overrides: Record<string, unknow
       minTlsVersion: tlsVersion(o.tls.minVersion),
       connectTimeoutMs: ms(o.connectTimeout),
       requestTimeoutMs: ms(o.requestTimeout),
+      token: o.token && { ...o.token, scope: o.token.scope, caFile: o.token.caFile },
     })),
     shutdownGraceMs: ms(c.shutdownGrace),
     logLevel: c.log.level,

@@ -19,6 +19,45 @@ const tlsSettings = z
   .strict()
   .prefault({});
 
+const httpsUrl = z
+  .string()
+  .regex(/^https:\/\/[^\s/?#]+(\/[^\s?#]*)?$/, 'expected an https:// URL without query or fragment');
+const scopeToken = z.string().regex(/^[\x21\x23-\x5b\x5d-\x7e]+$/, 'expected a scope token (RFC 6749 §3.3)');
+
+/** Inbound token enforcement (design.md §5): who issues, for whom, which scopes, how checked. */
+const inboundTokenSchema = z
+  .object({
+    issuer: httpsUrl,
+    audience: z.string().min(1),
+    scopes: z.array(scopeToken).default([]),
+    mode: z.enum(['jwt', 'introspection']).default('jwt'),
+    caFile: z.string().min(1).optional(),
+    paths: z
+      .array(
+        z
+          .object({
+            prefix: z.string().startsWith('/', 'expected a path starting with /'),
+            scopes: z.array(scopeToken),
+          })
+          .strict(),
+      )
+      .default([]),
+  })
+  .strict();
+
+/** Outbound token acquisition: the AS to ask, the audience (resource) and scope to ask for. */
+const outboundTokenSchema = z
+  .object({
+    issuer: httpsUrl,
+    audience: z.string().min(1),
+    scope: z
+      .string()
+      .regex(/^[\x21\x23-\x5b\x5d-\x7e]+( [\x21\x23-\x5b\x5d-\x7e]+)*$/, 'expected space-separated scopes')
+      .optional(),
+    caFile: z.string().min(1).optional(),
+  })
+  .strict();
+
 export const inboundSchema = z
   .object({
     name: z.string().regex(/^[a-z0-9][a-z0-9_-]*$/, 'expected a lowercase name'),
@@ -32,6 +71,7 @@ export const inboundSchema = z
     handshakeTimeout: duration.default('10s'),
     maxConnections: z.number().int().positive().default(10_000),
     requestTimeout: duration.default('60s'),
+    token: inboundTokenSchema.optional(),
   })
   .strict();
 
@@ -45,6 +85,7 @@ export const outboundSchema = z
     tls: tlsSettings,
     connectTimeout: duration.default('5s'),
     requestTimeout: duration.default('60s'),
+    token: outboundTokenSchema.optional(),
   })
   .strict();
 

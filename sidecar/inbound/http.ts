@@ -12,6 +12,7 @@ import { xfccValue } from '../net/http-headers.js';
 import { type ProxyRequest, type ProxyResponse, proxyHttp, replyText } from '../net/http-proxy.js';
 import { type Admission, admit, recordAdmission } from './admission.js';
 import type { AllowList } from './allow.js';
+import { passesTokenGate, type TokenGate } from './token-gate.js';
 
 export interface HttpInboundDeps {
   readonly cfg: InboundConfig;
@@ -21,6 +22,8 @@ export interface HttpInboundDeps {
   readonly metrics: SidecarMetrics;
   readonly log: Logger;
   readonly tlsOptions: tls.SecureContextOptions;
+  /** Present when the listener has `token`: every request must carry a valid bound token. */
+  readonly tokenGate?: TokenGate;
 }
 
 type Req = ProxyRequest;
@@ -60,7 +63,7 @@ export function createHttpInbound(d: HttpInboundDeps): http2.Http2SecureServer {
     (socket as AdmittedSocket)[ADMISSION] = a;
   });
   server.on('sessionError', () => undefined);
-  server.on('request', (req: Req, res: Res) => {
+  server.on('request', async (req: Req, res: Res) => {
     const started = performance.now();
     const a = tlsSocketOf(req)[ADMISSION];
     res.once('finish', () => {
@@ -79,6 +82,9 @@ export function createHttpInbound(d: HttpInboundDeps): http2.Http2SecureServer {
       );
       return;
     }
+    const gateOptions = { listener: d.cfg.name, metrics: d.metrics, log: d.log };
+    if (d.tokenGate && !(await passesTokenGate(d.tokenGate, req, res, a.peer, gateOptions))) return;
+    if (res.destroyed) return;
     proxyHttp(
       req,
       res,

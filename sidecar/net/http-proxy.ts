@@ -17,6 +17,8 @@ export interface ProxyTarget {
   readonly logFields: Record<string, unknown>;
   /** Called with any upstream failure (e.g. to count failed handshakes). */
   readonly onError?: (err: NodeJS.ErrnoException) => void;
+  /** Sees the upstream response first; returning true means it was handled (e.g. a retry). */
+  readonly intercept?: (up: http.IncomingMessage) => boolean;
 }
 
 /** Plain-text reply with a machine-readable reason header; destroys the stream if headers already went out. */
@@ -48,6 +50,7 @@ export function proxyHttp(
     upstream.destroy(Object.assign(new Error('upstream timed out'), { code: 'ETIMEDOUT' })),
   );
   upstream.on('response', (up) => {
+    if (target.intercept?.(up)) return;
     res.writeHead(up.statusCode ?? 502, forwardableHeaders(up.headers));
     up.pipe(res as http.ServerResponse);
     up.on('error', () => res.destroy());
@@ -63,5 +66,7 @@ export function proxyHttp(
   res.on('close', () => {
     if (!res.writableFinished) upstream.destroy();
   });
-  req.pipe(upstream);
+  // A retried request was read to its end by the first attempt (only bodiless ones are retried).
+  if (req.readableEnded) upstream.end();
+  else req.pipe(upstream);
 }

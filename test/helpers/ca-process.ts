@@ -45,6 +45,8 @@ export interface CaProcess {
   readonly dataDir: string;
   readonly grpcPort: number;
   readonly metricsPort: number;
+  /** The token endpoint's port when started with --token-listen, else null. */
+  readonly tokenPort: number | null;
   readonly address: string;
   readonly bundlePem: string;
   /** Every stdout+stderr line so far. */
@@ -117,6 +119,7 @@ export async function startCa(o: StartCaOptions): Promise<CaProcess> {
     dataDir: o.dataDir,
     grpcPort,
     metricsPort: ready['metricsPort'] as number,
+    tokenPort: typeof ready['tokenPort'] === 'number' ? ready['tokenPort'] : null,
     address: `127.0.0.1:${grpcPort}`,
     bundlePem,
     output: () => out,

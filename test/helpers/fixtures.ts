@@ -24,6 +24,7 @@ export async function leafFromCa(
   spiffeId: string,
   notBefore: Date,
   notAfter: Date,
+  dnsNames: string[] = [],
 ): Promise<PemIdentity> {
   const store = new SqliteStore(path.join(dataDir, 'tether.db'), { create: false });
   const active = (await store.generations()).find((g) => g.kind === 'intermediate' && g.state === 'active')!;
@@ -34,7 +35,7 @@ export async function leafFromCa(
     buildLeafTemplate(
       {
         spiffeId: parseWorkloadId(spiffeId),
-        dnsNames: [],
+        dnsNames,
         spki: createPublicKey(key).export({ type: 'spki', format: 'der' }),
         keyType: 'ec',
         notBefore,
