@@ -43,10 +43,26 @@ export function parseXfcc(value: string | undefined): Record<string, string> {
   return out;
 }
 
+/**
+ * The claims of the (already verified, by the sidecar) bearer token, for display only.
+ * The token itself is never echoed.
+ */
+function bearerClaims(header: string | undefined): Record<string, unknown> | null {
+  const payload = /^Bearer [\w-]+\.([\w-]+)\.[\w-]+$/.exec(header ?? '')?.[1];
+  if (!payload) return null;
+  try {
+    const c = JSON.parse(Buffer.from(payload, 'base64url').toString()) as Record<string, unknown>;
+    return { sub: c['sub'], aud: c['aud'], scope: c['scope'], cnf: c['cnf'], exp: c['exp'] };
+  } catch {
+    return null;
+  }
+}
+
 export function startOrdersApp(at: ListenAt = {}): Promise<DemoApp> {
   return listen(
     http.createServer((req, res) => {
       const xfcc = parseXfcc(req.headers['x-forwarded-client-cert'] as string | undefined);
+      const token = bearerClaims(req.headers['authorization']);
       res.writeHead(200, { 'content-type': 'application/json' });
       res.end(
         JSON.stringify({
@@ -54,6 +70,8 @@ export function startOrdersApp(at: ListenAt = {}): Promise<DemoApp> {
           path: req.url,
           caller: xfcc['URI'] ?? null,
           callerCertSha256: xfcc['Hash'] ?? null,
+          // What the bearer token said (its claims, never the token itself).
+          token,
           orders: [{ id: 42, item: 'coffee beans' }],
         }),
       );

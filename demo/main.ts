@@ -74,6 +74,22 @@ async function writeTokensAndBundle(
   }
 }
 
+/** The CA's config for the demo: its token policy lets web read orders, and nothing else. */
+function writeCaConfig(dataDir: string, caDir: string): string {
+  const file = path.join(dataDir, 'ca.yaml');
+  writeFileSync(
+    file,
+    [
+      `dataDir: ${caDir}`,
+      'oauth:',
+      '  policies:',
+      `    - { clients: [${WEB_ID}], audience: orders, scopes: [read:orders] }`,
+      '',
+    ].join('\n'),
+  );
+  return file;
+}
+
 function sidecarConfig(o: {
   token: string;
   bundle: string;
@@ -114,6 +130,7 @@ export async function runDemo(o: DemoOptions): Promise<number> {
     ordersAdmin: await freePort(),
     ordersIn: await freePort(),
     webOut: await freePort(),
+    token: await freePort(),
   };
   const stop = async () => {
     await group.stopAll();
@@ -130,6 +147,10 @@ export async function runDemo(o: DemoOptions): Promise<number> {
       `127.0.0.1:${ports.ca}`,
       '--metrics-listen',
       `127.0.0.1:${ports.caMetrics}`,
+      '--token-listen',
+      `127.0.0.1:${ports.token}`,
+      '--config',
+      writeCaConfig(dataDir, caDir),
     ]);
     await ca.waitFor('CA serving', 15_000);
     const files = await writeTokensAndBundle(caDir, dataDir);
@@ -144,7 +165,7 @@ export async function runDemo(o: DemoOptions): Promise<number> {
         bundle: files.bundle,
         ca: ports.ca,
         admin: ports.ordersAdmin,
-        body: `inbound:\n  - { name: orders, listen: 127.0.0.1:${ports.ordersIn}, forward: 127.0.0.1:${ordersApp.port}, protocol: http, allow: [${WEB_ID}] }`,
+        body: `inbound:\n  - { name: orders, listen: 127.0.0.1:${ports.ordersIn}, forward: 127.0.0.1:${ordersApp.port}, protocol: http, allow: [${WEB_ID}], token: { issuer: "https://127.0.0.1:${ports.token}", audience: orders, scopes: [read:orders] } }`,
       }),
     );
     writeFileSync(
@@ -154,7 +175,7 @@ export async function runDemo(o: DemoOptions): Promise<number> {
         bundle: files.bundle,
         ca: ports.ca,
         admin: ports.webAdmin,
-        body: `outbound:\n  - { name: orders, listen: 127.0.0.1:${ports.webOut}, upstream: 127.0.0.1:${ports.ordersIn}, protocol: http, serverId: ${ORDERS_ID} }`,
+        body: `outbound:\n  - { name: orders, listen: 127.0.0.1:${ports.webOut}, upstream: 127.0.0.1:${ports.ordersIn}, protocol: http, serverId: ${ORDERS_ID}, token: { issuer: "https://127.0.0.1:${ports.token}", audience: orders, scope: read:orders } }`,
         extra: `files: { dir: ${identityDir}, mode: "0600" }`,
       }),
     );

@@ -9,12 +9,19 @@ export interface CertsView {
   bundleSequence: number;
 }
 
+export interface TokenView {
+  sub?: string;
+  aud?: string;
+  scope?: string;
+  cnf?: { 'x5t#S256'?: string };
+}
+
 export interface RoundTrip {
   status: number;
   response: {
     service: string;
     ordersStatus?: number;
-    orders?: { caller?: string; callerCertSha256?: string } | string;
+    orders?: { caller?: string; callerCertSha256?: string; token?: TokenView | null } | string;
     error?: string;
   };
   web: CertsView;
@@ -30,6 +37,7 @@ export interface TranscriptInput {
     ordersAdmin: number;
     ordersIn: number;
     webOut: number;
+    token: number;
   };
   webAppPort: number;
   dataDir: string;
@@ -46,7 +54,12 @@ export function printTranscript(print: (text: string) => void, t: TranscriptInpu
   const orders = typeof t.trip.response.orders === 'object' ? t.trip.response.orders : undefined;
   const callerOk = orders?.caller === t.trip.web.spiffeId;
   const hashOk = orders?.callerCertSha256 === t.trip.web.sha256;
-  const ok = t.trip.status === 200 && callerOk && hashOk;
+  // RFC 8705 x5t#S256 is the same SHA-256, written base64url instead of hex.
+  const expectedCnf = Buffer.from(t.trip.web.sha256, 'hex').toString('base64url');
+  const cnf = orders?.token?.cnf?.['x5t#S256'];
+  const cnfOk = cnf === expectedCnf;
+  const ok = t.trip.status === 200 && callerOk && hashOk && cnfOk;
+  const id = t.identityDir;
   const lines = [
     '',
     `Tether demo — a local mesh on 127.0.0.1, ready in ${(t.readyMs / 1000).toFixed(1)} s (state in ${t.dataDir})`,
@@ -63,7 +76,11 @@ export function printTranscript(print: (text: string) => void, t: TranscriptInpu
     `  orders' sidecar checked that the client proved an allowed ID and told the app who it was (XFCC):`,
     `    caller      ${orders?.caller ?? '(none)'} ${callerOk ? '✓ web' : '✗ expected web'}`,
     `    cert sha256 ${orders?.callerCertSha256 ?? '(none)'} ${hashOk ? "✓ matches web's current certificate" : '✗ does not match'}`,
-    '  certificate-bound access tokens (RFC 8705): not in this version yet',
+    `  web's sidecar got an access token from the CA's token endpoint (:${t.ports.token}) and sent it along:`,
+    `    sub ${orders?.token?.sub ?? '(none)'}  aud ${orders?.token?.aud ?? '(none)'}  scope ${orders?.token?.scope ?? '(none)'}`,
+    `    cnf x5t#S256 ${cnf ?? '(none)'} ${cnfOk ? "✓ bound to web's certificate (RFC 8705)" : '✗ not bound to web'}`,
+    "  orders' sidecar checked the token's signature, issuer, audience, expiry, scope and that it is",
+    '  bound to the very certificate the connection presented: a copied token is useless elsewhere.',
     '',
     'Try it by hand:',
     `  curl -s http://127.0.0.1:${t.webAppPort}/                     # the web app, which calls orders`,
@@ -71,9 +88,15 @@ export function printTranscript(print: (text: string) => void, t: TranscriptInpu
     `  curl -s http://127.0.0.1:${t.ports.webAdmin}/certs                # web's identity; also /readyz, /metrics`,
     `  curl -sk https://127.0.0.1:${t.ports.ordersIn}/                   # REFUSED: no client certificate, so`,
     '                                                          # the orders sidecar ends the handshake',
-    `  curl -sk --cert ${t.identityDir}/cert.pem --key ${t.identityDir}/key.pem https://127.0.0.1:${t.ports.ordersIn}/`,
-    "                                                          # allowed: web's own identity (-k only because the",
-    '                                                          # server proves a SPIFFE ID, not a host name)',
+    `  curl -sk --cert ${id}/cert.pem --key ${id}/key.pem https://127.0.0.1:${t.ports.ordersIn}/`,
+    "                                                          # 401: web's certificate is right, but orders also",
+    '                                                          # wants a token bound to it. Get one from the CA:',
+    `  T=$(curl -s --cacert ${t.dataDir}/bundle.pem --cert ${id}/cert.pem --key ${id}/key.pem \\`,
+    `      -d grant_type=client_credentials -d audience=orders -d scope=read:orders \\`,
+    `      https://127.0.0.1:${t.ports.token}/token | sed 's/.*"access_token":"\\([^"]*\\)".*/\\1/')`,
+    `  curl -sk --cert ${id}/cert.pem --key ${id}/key.pem -H "Authorization: Bearer $T" https://127.0.0.1:${t.ports.ordersIn}/`,
+    '                                                          # 200 (-k only because orders proves a SPIFFE ID,',
+    '                                                          # not a host name; the token endpoint has both)',
     '',
     ok ? 'Round trip OK.' : `Round trip FAILED: HTTP ${t.trip.status} ${JSON.stringify(t.trip.response)}`,
   ];
