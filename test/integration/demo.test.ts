@@ -36,7 +36,9 @@ describe('tether demo --once', () => {
     expect(r.stdout).toMatch(/caller\s+spiffe:\/\/example\.org\/ns\/demo\/sa\/web ✓/);
     expect(r.stdout).toContain("✓ matches web's current certificate");
     expect(r.stdout).toContain("✓ bound to web's certificate (RFC 8705)");
-    expect(r.stdout).toMatch(/sub spiffe:\/\/example\.org\/ns\/demo\/sa\/web {2}aud orders {2}scope read:orders/);
+    expect(r.stdout).toMatch(
+      /sub spiffe:\/\/example\.org\/ns\/demo\/sa\/web {2}aud orders {2}scope read:orders/,
+    );
     expect(r.stdout).toContain('REFUSED: no client certificate');
     expect(r.stdout).toContain('Round trip OK.');
     expect(processesMentioning(dir)).toBe(0);
