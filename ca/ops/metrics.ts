@@ -70,6 +70,6 @@ export class CaMetrics {
   });
 
   constructor() {
-    collectDefaultMetrics({ register: this.registry, prefix: 'tether_ca_process_' });
+    collectDefaultMetrics({ register: this.registry, prefix: 'tether_ca_' });
   }
 }
