@@ -10,6 +10,7 @@ import type { InboundConfig } from '../config/load.js';
 import { splitHostPort } from '../net/address.js';
 import { xfccValue } from '../net/http-headers.js';
 import { type ProxyRequest, type ProxyResponse, proxyHttp, replyText } from '../net/http-proxy.js';
+import { countConnection } from '../net/pipe.js';
 import { type Admission, admit, recordAdmission } from './admission.js';
 import type { AllowList } from './allow.js';
 import { passesTokenGate, type TokenGate } from './token-gate.js';
@@ -61,6 +62,7 @@ export function createHttpInbound(d: HttpInboundDeps): http2.Http2SecureServer {
       return;
     }
     (socket as AdmittedSocket)[ADMISSION] = a;
+    countConnection(socket, { direction: 'inbound', listener: d.cfg.name, metrics: d.metrics });
   });
   server.on('sessionError', () => undefined);
   server.on('request', async (req: Req, res: Res) => {

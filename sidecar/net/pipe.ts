@@ -12,6 +12,20 @@ export interface PipeLabels {
   readonly log: Logger;
 }
 
+/**
+ * Counts one client connection of an HTTP listener: active while open, its bytes when it closes.
+ * (TCP listeners count through pipeBothWays.)
+ */
+export function countConnection(socket: Socket, l: Omit<PipeLabels, 'log'>): void {
+  const labels = { direction: l.direction, listener: l.listener };
+  l.metrics.activeConnections.inc(labels);
+  socket.once('close', () => {
+    l.metrics.activeConnections.dec(labels);
+    l.metrics.bytes.inc({ ...labels, flow: 'rx' }, socket.bytesRead);
+    l.metrics.bytes.inc({ ...labels, flow: 'tx' }, socket.bytesWritten);
+  });
+}
+
 export function pipeBothWays(client: Socket, upstream: Socket, l: PipeLabels): void {
   const labels = { direction: l.direction, listener: l.listener };
   l.metrics.activeConnections.inc(labels);

@@ -7,6 +7,7 @@ import type tls from 'node:tls';
 import type { Svid } from '../identity/svid.js';
 import { splitHostPort } from '../net/address.js';
 import { type ProxyRequest, type ProxyResponse, proxyHttp, replyText } from '../net/http-proxy.js';
+import { countConnection } from '../net/pipe.js';
 import { agentPool } from './agent-pool.js';
 import { handshakeReason, type OutboundDeps } from './tcp.js';
 import { forwardWithToken, type TokenSource } from './token.js';
@@ -76,6 +77,9 @@ export function createHttpOutbound(d: HttpOutboundDeps): http.Server {
     if (d.tokens && svid) void forwardWithToken(req, res, svid, d.tokens, send, d.log);
     else send({});
   });
+  server.on('connection', (socket) =>
+    countConnection(socket, { direction: 'outbound', listener: d.cfg.name, metrics: d.metrics }),
+  );
   server.on('close', () => pool.close());
   return server;
 }

@@ -109,6 +109,38 @@ describe('HTTP mode', () => {
     expect(metrics).toMatch(/tether_sidecar_cert_expiry_timestamp_seconds \d{10}/);
   });
 
+  it('counts HTTP connections and their bytes on both sides', async () => {
+    const { default: http } = await import('node:http');
+    const status = await new Promise<number>((resolve, reject) => {
+      // agent: false → the connection closes after the response, so its bytes are counted.
+      http
+        .get({ host: '127.0.0.1', port: ports.httpOut, path: '/bytes', agent: false }, (res) => {
+          res.resume();
+          res.on('end', () => resolve(res.statusCode ?? 0));
+        })
+        .on('error', reject);
+    });
+    expect(status).toBe(200);
+    await new Promise((r) => setTimeout(r, 200));
+    const webMetrics = await web.metrics();
+    const rx = Number(
+      /tether_sidecar_bytes_total\{direction="outbound",listener="orders",flow="rx"\} (\d+)/.exec(
+        webMetrics,
+      )?.[1],
+    );
+    const tx = Number(
+      /tether_sidecar_bytes_total\{direction="outbound",listener="orders",flow="tx"\} (\d+)/.exec(
+        webMetrics,
+      )?.[1],
+    );
+    expect(rx).toBeGreaterThan(30);
+    expect(tx).toBeGreaterThan(100);
+    // The pooled mTLS connection into orders stays open: it shows as active on the inbound side.
+    expect(await orders.metrics()).toMatch(
+      /tether_sidecar_active_connections\{direction="inbound",listener="orders"\} [1-9]/,
+    );
+  });
+
   it('writes cert, key and bundle files with the configured modes (key always 0600)', () => {
     const dir = path.join(mesh.dir, 'web-files');
     expect(statSync(path.join(dir, 'key.pem')).mode & 0o777).toBe(0o600);
