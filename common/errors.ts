@@ -34,6 +34,7 @@ export const ERROR_CODES = [
   'ERR_SCOPE_NOT_ALLOWED',
   'ERR_TARGET_INVALID',
   'ERR_USAGE',
+  'ERR_LISTEN_FAILED',
   'ERR_INTERNAL',
 ] as const;
 

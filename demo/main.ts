@@ -3,13 +3,13 @@
 // whole path and a transcript a newcomer can follow. Ctrl-C stops every child; --once exits
 // after one round trip (0 on success, 1 with the reason otherwise).
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { initCa } from '../ca/admin/init.js';
 import { openStore } from '../ca/admin/open.js';
 import { bundlePem } from '../ca/admin/report.js';
 import { tokenCreate } from '../ca/admin/tokens.js';
 import { dataDirPaths } from '../ca/authority/data-dir.js';
+import { pickPort } from '../common/free-port.js';
 import { type DemoApp, startOrdersApp, startWebApp } from './apps.js';
 import { ProcessGroup } from './processes.js';
 import { printTranscript, type RoundTrip } from './transcript.js';
@@ -22,16 +22,6 @@ export interface DemoOptions {
   readonly dataDir: string;
   readonly once: boolean;
   readonly print: (text: string) => void;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-    s.once('error', reject);
-  });
 }
 
 async function prepareCa(dataDir: string): Promise<string> {
@@ -124,13 +114,13 @@ export async function runDemo(o: DemoOptions): Promise<number> {
   const group = new ProcessGroup();
   const apps: DemoApp[] = [];
   const ports = {
-    ca: await freePort(),
-    caMetrics: await freePort(),
-    webAdmin: await freePort(),
-    ordersAdmin: await freePort(),
-    ordersIn: await freePort(),
-    webOut: await freePort(),
-    token: await freePort(),
+    ca: await pickPort(),
+    caMetrics: await pickPort(),
+    webAdmin: await pickPort(),
+    ordersAdmin: await pickPort(),
+    ordersIn: await pickPort(),
+    webOut: await pickPort(),
+    token: await pickPort(),
   };
   const stop = async () => {
     await group.stopAll();

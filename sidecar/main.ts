@@ -3,6 +3,7 @@
 import type { AddressInfo, Server } from 'node:net';
 import type tls from 'node:tls';
 import { type Clock, systemClock } from '../common/clock.js';
+import { TetherError } from '../common/errors.js';
 import type { Logger } from '../common/logging.js';
 import { SidecarMetrics } from './admin/metrics.js';
 import { type ListenerInfo, startAdminServer } from './admin/server.js';
@@ -30,12 +31,18 @@ export interface RunningSidecar {
   close(): Promise<void>;
 }
 
-async function listen(server: Server, address: string): Promise<number> {
+async function listen(server: Server, address: string, name: string): Promise<number> {
   const { host, port } = splitHostPort(address);
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
+    const onError = (err: NodeJS.ErrnoException) => {
+      const why = err.code === 'EADDRINUSE' ? 'address already in use' : err.message;
+      reject(
+        new TetherError('ERR_LISTEN_FAILED', `${name} cannot listen on ${address}: ${why}`, { cause: err }),
+      );
+    };
+    server.once('error', onError);
     server.listen(port, host, () => {
-      server.off('error', reject);
+      server.off('error', onError);
       resolve();
     });
   });
@@ -164,9 +171,18 @@ export async function runSidecar(
     });
   }
   const ports: Record<string, number> = {};
-  for (const s of servers) {
-    ports[s.name] = await listen(s.drain.server, s.address);
-    listeners.push({ ...s.info, port: ports[s.name]! });
+  try {
+    for (const s of servers) {
+      ports[s.name] = await listen(s.drain.server, s.address, s.name);
+      listeners.push({ ...s.info, port: ports[s.name]! });
+    }
+  } catch (err) {
+    // Nothing half-started may keep the process alive: close what is open, then report.
+    for (const s of servers) s.drain.server.close();
+    source.stop();
+    admin.server.close();
+    admin.server.closeAllConnections();
+    throw err;
   }
   log.info({ adminPort: admin.port, ports, spiffeId: source.state().svid?.spiffeId }, 'sidecar ready');
 

@@ -2,8 +2,8 @@
 // to a temp dir, and waits until it reports ready (or fails).
 import { type ChildProcess, spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
+import { pickPort } from '../../common/free-port.js';
 import { TETHER_BIN, tempDir } from './ca-process.js';
 
 export interface SidecarProcess {
@@ -25,15 +25,9 @@ export interface SidecarProcess {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-/** A port that was free a moment ago (for configs that must name ports up front). */
+/** A port that was free a moment ago, outside the kernel's ephemeral range (see common/free-port.ts). */
 export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-    s.once('error', reject);
-  });
+  return pickPort();
 }
 
 /** Writes `yaml` as the sidecar config and starts it; resolves at its "sidecar ready" line. */

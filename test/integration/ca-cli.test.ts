@@ -7,6 +7,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { status as grpcStatus } from '@grpc/grpc-js';
 import { afterAll, describe, expect, it } from 'vitest';
+import { pickPort } from '../../common/free-port.js';
 import { fromPem } from '../../common/pem.js';
 import { initCa, removeDir, startCa, tempDir, tether, tetherOk, writeConfig } from '../helpers/ca-process.js';
 import { enrollWithToken, opensslVerify } from '../helpers/workload.js';
@@ -21,14 +22,7 @@ function scratch(): string {
   return d;
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
+const freePort = () => pickPort();
 
 describe('tether ca init', () => {
   it('refuses to overwrite an existing CA', async () => {

@@ -226,3 +226,29 @@ describe('shutdown', () => {
     }
   });
 });
+
+describe('listen failures', () => {
+  it('exits 1 naming the listener when its address is taken, leaving nothing running', async () => {
+    const blocker = net.createServer();
+    const port = await freePort();
+    await new Promise<void>((r) => blocker.listen(port, '127.0.0.1', () => r()));
+    try {
+      const file = path.join(tempDir(), 'taken.yaml');
+      writeFileSync(
+        file,
+        sidecarYaml({
+          caAddress: mesh.ca.address,
+          bundleFile: mesh.bundleFile,
+          tokenFile: await mesh.tokenFile(ORDERS),
+          inbound: [`{ name: busy, listen: 127.0.0.1:${port}, forward: 127.0.0.1:1, allow: [${WEB}] }`],
+        }),
+      );
+      const r = await tether(['sidecar', 'run', '--config', file]);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain(`inbound.busy cannot listen on 127.0.0.1:${port}: address already in use`);
+      expect(r.stderr).toContain('ERR_LISTEN_FAILED');
+    } finally {
+      blocker.close();
+    }
+  });
+});
