@@ -3,6 +3,7 @@
 
 import type { Server as HttpServer } from 'node:http';
 import tls from 'node:tls';
+import { splitHostPort } from '../common/address.js';
 import { type Clock, systemClock } from '../common/clock.js';
 import type { Logger } from '../common/logging.js';
 import type { Attestor } from './attestation/attestor.js';
@@ -36,11 +37,6 @@ export interface RunningCa {
 
 /** Identities listed on the status page (the latest certificate of each). */
 const STATUS_MAX_IDENTITIES = 500;
-
-function splitHostPort(address: string): { host: string; port: number } {
-  const i = address.lastIndexOf(':');
-  return { host: address.slice(0, i).replace(/^\[|\]$/g, ''), port: Number(address.slice(i + 1)) };
-}
 
 function updateGauges(metrics: CaMetrics, authority: Authority): void {
   metrics.caExpiry.reset();

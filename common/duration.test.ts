@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatDuration, formatTimeLeft, parseDurationSeconds } from './duration.js';
+import { formatTimeLeft, parseDurationSeconds } from './duration.js';
 import { TetherError } from './errors.js';
 
 describe('parseDurationSeconds', () => {
@@ -32,28 +32,6 @@ describe('parseDurationSeconds', () => {
       expect((caught as TetherError).message).toContain(JSON.stringify(input));
     },
   );
-});
-
-describe('formatDuration', () => {
-  it.each([
-    [86400, '1d'],
-    [604800, '7d'],
-    [3600, '1h'],
-    [7200, '2h'],
-    [5400, '90m'],
-    [60, '1m'],
-    [90, '90s'],
-    [59, '59s'],
-    [0, '0s'],
-  ])('formats %i seconds as %j', (seconds, text) => {
-    expect(formatDuration(seconds)).toBe(text);
-  });
-
-  it('round-trips through parseDurationSeconds', () => {
-    for (const s of [1, 59, 61, 3599, 3600, 5400, 86400, 90061]) {
-      expect(parseDurationSeconds(formatDuration(s))).toBe(s);
-    }
-  });
 });
 
 describe('formatTimeLeft', () => {

@@ -27,18 +27,6 @@ export function parseDurationMs(input: string): number {
   return Math.round(seconds * 1000);
 }
 
-/** Formats seconds as the shortest exact "1h", "90s", "7d" form. */
-export function formatDuration(seconds: number): string {
-  for (const [unit, size] of [
-    ['d', 86400],
-    ['h', 3600],
-    ['m', 60],
-  ] as const) {
-    if (seconds >= size && seconds % size === 0) return `${seconds / size}${unit}`;
-  }
-  return `${seconds}s`;
-}
-
 /** A rough human reading of a time left, two units at most: "3d 4h", "59m 12s", "expired 5m ago". */
 export function formatTimeLeft(seconds: number): string {
   const abs = Math.abs(Math.trunc(seconds));

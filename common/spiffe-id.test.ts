@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { TetherError } from './errors.js';
-import { kubernetesSpiffeId, parseSpiffeId, parseTrustDomain, parseWorkloadId } from './spiffe-id.js';
+import { parseSpiffeId, parseTrustDomain, parseWorkloadId } from './spiffe-id.js';
 
 function rejection(input: string, parse: (s: string) => unknown = parseSpiffeId): TetherError {
   try {
@@ -123,29 +123,5 @@ describe('parseWorkloadId', () => {
 
   it('still applies every spec check', () => {
     expect(rejection('spiffe://example.org/a/../b', parseWorkloadId).code).toBe('ERR_SPIFFE_ID_INVALID');
-  });
-});
-
-describe('kubernetesSpiffeId', () => {
-  it('builds spiffe://<td>/ns/<ns>/sa/<sa>', () => {
-    const id = kubernetesSpiffeId('cluster.local', 'payments', 'api-server');
-    expect(id.toString()).toBe('spiffe://cluster.local/ns/payments/sa/api-server');
-    expect(id.trustDomain).toBe('cluster.local');
-    expect(id.path).toBe('/ns/payments/sa/api-server');
-  });
-
-  it('refuses a namespace or service account that would inject extra path segments', () => {
-    expect(rejection('x', () => kubernetesSpiffeId('cluster.local', 'a/../b', 'sa')).code).toBe(
-      'ERR_SPIFFE_ID_INVALID',
-    );
-    expect(rejection('x', () => kubernetesSpiffeId('cluster.local', 'ns', '')).code).toBe(
-      'ERR_SPIFFE_ID_INVALID',
-    );
-  });
-
-  it('refuses an invalid trust domain', () => {
-    expect(rejection('x', () => kubernetesSpiffeId('Cluster.Local', 'ns', 'sa')).code).toBe(
-      'ERR_SPIFFE_ID_INVALID',
-    );
   });
 });

@@ -72,11 +72,6 @@ export function parseWorkloadId(input: string): SpiffeId {
   return id;
 }
 
-/** Builds the identity of a Kubernetes service account: `spiffe://<td>/ns/<ns>/sa/<sa>`. */
-export function kubernetesSpiffeId(trustDomain: string, namespace: string, serviceAccount: string): SpiffeId {
-  return parseWorkloadId(`${SCHEME}${trustDomain}/ns/${namespace}/sa/${serviceAccount}`);
-}
-
 /** The SPIFFE ID the Tether CA presents on its listeners: spiffe://<td>/tether/ca. */
 export function caServerId(trustDomain: string): SpiffeId {
   return parseWorkloadId(`${SCHEME}${trustDomain}/tether/ca`);

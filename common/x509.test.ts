@@ -5,7 +5,7 @@ import { signingKeyFor } from '../ca/issuer/signing-key.js';
 import { buildLeafTemplate } from '../ca/issuer/template.js';
 import { asn1, ecKey, HOUR_MS, makeLeaf, makeRoot, spkiOf } from '../test/helpers/pki.js';
 import { parseSpiffeId } from './spiffe-id.js';
-import { describeCert, readSans, serialHex, sha256Hex, x5tS256 } from './x509.js';
+import { readSans, serialHex, sha256Hex, x5tS256 } from './x509.js';
 
 const now = Date.UTC(2030, 0, 1);
 const root = makeRoot(new Date(now - HOUR_MS), new Date(now + 24 * HOUR_MS));
@@ -88,22 +88,5 @@ describe('serialHex', () => {
   it('matches the serial encoded in the leaf’s DER', () => {
     const encoded = Buffer.from(asn1(leafDer).cert.tbsCertificate.serialNumber).toString('hex');
     expect(serialHex(new X509Certificate(leafDer))).toBe(encoded.replace(/^(00)+/, ''));
-  });
-});
-
-describe('describeCert', () => {
-  it('gives serial, ISO notAfter and the SPIFFE ID, and never the PEM', () => {
-    const x = new X509Certificate(leafDer);
-    const d = describeCert(x, 'spiffe://example.org/web');
-    expect(d).toEqual({
-      serial: serialHex(x),
-      notAfter: new Date(now + HOUR_MS).toISOString(),
-      spiffeId: 'spiffe://example.org/web',
-    });
-    expect(JSON.stringify(d)).not.toContain('BEGIN');
-  });
-
-  it('omits spiffeId when none is given', () => {
-    expect(Object.keys(describeCert(new X509Certificate(leafDer)))).toEqual(['serial', 'notAfter']);
   });
 });

@@ -40,13 +40,3 @@ export function x5tS256(der: Uint8Array): string {
 export function serialHex(cert: X509Certificate): string {
   return cert.serialNumber.toLowerCase().replace(/^(00)+(?=.)/, '');
 }
-
-/** A short description safe to log: never the PEM. */
-export function describeCert(cert: X509Certificate, spiffeId?: string): Record<string, string> {
-  const out: Record<string, string> = {
-    serial: serialHex(cert),
-    notAfter: new Date(cert.validTo).toISOString(),
-  };
-  if (spiffeId) out['spiffeId'] = spiffeId;
-  return out;
-}

@@ -2,6 +2,7 @@
 // TLS material atomically on every identity change, and drains on SIGTERM/SIGINT.
 import type { AddressInfo, Server } from 'node:net';
 import type tls from 'node:tls';
+import { splitHostPort } from '../common/address.js';
 import { type Clock, systemClock } from '../common/clock.js';
 import { TetherError } from '../common/errors.js';
 import type { Logger } from '../common/logging.js';
@@ -16,7 +17,6 @@ import type { IdentityState } from './identity/svid.js';
 import { compileAllowList } from './inbound/allow.js';
 import { createHttpInbound } from './inbound/http.js';
 import { createTcpInbound } from './inbound/tcp.js';
-import { splitHostPort } from './net/address.js';
 import { createHttpOutbound } from './outbound/http.js';
 import { createTcpOutbound } from './outbound/tcp.js';
 import { clientContext, contextOptions, type TlsVersion } from './tls/contexts.js';

@@ -7,6 +7,7 @@ import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type tls from 'node:tls';
 import type { TLSSocket } from 'node:tls';
+import { splitHostPort } from '../../common/address.js';
 import type { Clock } from '../../common/clock.js';
 import { asTetherError, TetherError } from '../../common/errors.js';
 import type { Logger } from '../../common/logging.js';
@@ -82,11 +83,10 @@ export class OAuthServer {
 
   /** Binds `host:port` (port 0 picks a free one) and returns the bound port. */
   async listen(address: string): Promise<number> {
-    const i = address.lastIndexOf(':');
-    const host = address.slice(0, i).replace(/^\[|\]$/g, '');
+    const { host, port: wanted } = splitHostPort(address);
     await new Promise<void>((resolve, reject) => {
       this.server.once('error', reject);
-      this.server.listen(Number(address.slice(i + 1)), host, () => resolve());
+      this.server.listen(wanted, host, () => resolve());
     });
     const port = (this.server.address() as AddressInfo).port;
     this.issuerUrl = this.o.issuer ?? defaultIssuer(host, port);

@@ -3,9 +3,9 @@
 // bound; no key material).
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { splitHostPort } from '../../common/address.js';
 import type { Logger } from '../../common/logging.js';
 import type { IdentitySource } from '../identity/source.js';
-import { splitHostPort } from '../net/address.js';
 import type { SidecarMetrics } from './metrics.js';
 
 /** One inbound or outbound listener, as /certs reports it. */

@@ -1,10 +1,10 @@
 // Loads and freezes the sidecar config: YAML, validated as a whole, durations parsed once,
 // plus cross-field checks (unique names and ports, allow patterns inside the trust domain).
 import net from 'node:net';
+import { splitHostPort } from '../../common/address.js';
 import { readYamlFile, setPath, validateConfig } from '../../common/config-file.js';
 import { parseDurationMs } from '../../common/duration.js';
 import { TetherError } from '../../common/errors.js';
-import { splitHostPort } from '../net/address.js';
 import { type SidecarConfigRaw, sidecarConfigSchema } from './schema.js';
 
 export type KeyType = SidecarConfigRaw['keyType'];

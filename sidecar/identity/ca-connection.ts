@@ -5,6 +5,7 @@ import { createHash, X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import tls from 'node:tls';
 import { type ChannelCredentials, credentials, Metadata, type ServiceError } from '@grpc/grpc-js';
+import { splitHostPort } from '../../common/address.js';
 import { TetherError } from '../../common/errors.js';
 import { certsToPem, fromPem } from '../../common/pem.js';
 import { caProto } from '../../common/proto.js';
@@ -24,11 +25,6 @@ export interface SignResult {
   readonly chain: Buffer[];
   readonly roots: Buffer[];
   readonly spiffeId: string;
-}
-
-function splitHostPort(address: string): { host: string; port: number } {
-  const i = address.lastIndexOf(':');
-  return { host: address.slice(0, i).replace(/^\[|\]$/g, ''), port: Number(address.slice(i + 1)) };
 }
 
 function sha256(der: Uint8Array): string {

@@ -4,10 +4,10 @@
 import http from 'node:http';
 import http2 from 'node:http2';
 import type tls from 'node:tls';
+import { splitHostPort } from '../../common/address.js';
 import type { Logger } from '../../common/logging.js';
 import type { SidecarMetrics } from '../admin/metrics.js';
 import type { InboundConfig } from '../config/load.js';
-import { splitHostPort } from '../net/address.js';
 import { xfccValue } from '../net/http-headers.js';
 import { type ProxyRequest, type ProxyResponse, proxyHttp, replyText } from '../net/http-proxy.js';
 import { countConnection } from '../net/pipe.js';

@@ -1,10 +1,10 @@
 // Inbound TCP mode: terminate mTLS, admit the peer, then pipe bytes to the workload.
 import net from 'node:net';
 import tls from 'node:tls';
+import { splitHostPort } from '../../common/address.js';
 import type { Logger } from '../../common/logging.js';
 import type { SidecarMetrics } from '../admin/metrics.js';
 import type { InboundConfig } from '../config/load.js';
-import { splitHostPort } from '../net/address.js';
 import { pipeBothWays } from '../net/pipe.js';
 import { admit, recordAdmission } from './admission.js';
 import type { AllowList } from './allow.js';

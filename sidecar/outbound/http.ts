@@ -4,8 +4,8 @@
 import http from 'node:http';
 import https from 'node:https';
 import type tls from 'node:tls';
+import { splitHostPort } from '../../common/address.js';
 import type { Svid } from '../identity/svid.js';
-import { splitHostPort } from '../net/address.js';
 import { type ProxyRequest, type ProxyResponse, proxyHttp, replyText } from '../net/http-proxy.js';
 import { countConnection } from '../net/pipe.js';
 import { agentPool } from './agent-pool.js';

@@ -2,10 +2,10 @@
 // the current identity, verify the server's SPIFFE ID, then pipe bytes.
 import net from 'node:net';
 import tls from 'node:tls';
+import { splitHostPort } from '../../common/address.js';
 import type { Logger } from '../../common/logging.js';
 import type { SidecarMetrics } from '../admin/metrics.js';
 import type { OutboundConfig } from '../config/load.js';
-import { splitHostPort } from '../net/address.js';
 import { pipeBothWays } from '../net/pipe.js';
 import { serverIdentityCheck } from './verify-server.js';
 

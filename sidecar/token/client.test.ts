@@ -1,6 +1,7 @@
 import { generateKeyPairSync } from 'node:crypto';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
+import tls from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../common/logging.js';
 import { certsToPem } from '../../common/pem.js';
@@ -20,6 +21,7 @@ const serverCert = makeLeaf(root, 'spiffe://example.org/as', {
   notAfter: new Date(t0 + HOUR_MS),
 });
 const ca = certsToPem([root.der]);
+const rootsOnly = { secureContext: tls.createSecureContext({ ca }) };
 const svid = (serial: string) => ({ serial, spiffeId: WEB }) as Svid;
 
 let server: https.Server;
@@ -68,8 +70,8 @@ function client(now: () => number = Date.now) {
     issuer,
     audience: 'https://orders.example.org',
     scope: 'read:orders',
-    discovery: new Discovery(issuer, () => ({ ca }), now),
-    tls: () => ({ ca }),
+    discovery: new Discovery(issuer, () => rootsOnly, now),
+    tls: () => rootsOnly,
     now,
     log: createLogger({ level: 'silent' }),
   });
@@ -95,13 +97,13 @@ describe('token request form', () => {
 
 describe('discovery', () => {
   it('prefers the mTLS alias of the token endpoint from RFC 8414 metadata', async () => {
-    expect((await discover(issuer, { ca })).tokenEndpoint).toBe(`${issuer}/token`);
+    expect((await discover(issuer, rootsOnly)).tokenEndpoint).toBe(`${issuer}/token`);
   });
 
   it('falls back to OpenID discovery', async () => {
     rfc8414 = false;
     try {
-      expect((await discover(issuer, { ca })).tokenEndpoint).toBe(`${issuer}/plain-token`);
+      expect((await discover(issuer, rootsOnly)).tokenEndpoint).toBe(`${issuer}/plain-token`);
     } finally {
       rfc8414 = true;
     }
@@ -110,7 +112,7 @@ describe('discovery', () => {
   it('refuses metadata naming another issuer', async () => {
     metadataIssuer = () => 'https://evil.example';
     try {
-      await expect(discover(issuer, { ca })).rejects.toThrow(/expected https:\/\/localhost/);
+      await expect(discover(issuer, rootsOnly)).rejects.toThrow(/expected https:\/\/localhost/);
     } finally {
       metadataIssuer = (i) => i;
     }

@@ -2,12 +2,14 @@
 // configured roots (and its host name, as any HTTPS client must), and our SVID is presented as
 // the client certificate whenever we hold one (RFC 8705 §2: mTLS client authentication).
 import https from 'node:https';
+import type { SecureContext } from 'node:tls';
 
-/** TLS material for one call: roots for the AS, and our identity (absent while we have none). */
+/**
+ * TLS material for calls to the AS: one context holding the roots for the AS and our identity
+ * (absent while we have none), built once per identity or bundle change, not per call.
+ */
 export interface AsTls {
-  readonly ca: string;
-  readonly key?: string;
-  readonly cert?: string;
+  readonly secureContext: SecureContext;
 }
 
 export interface JsonResponse {
@@ -48,10 +50,11 @@ export function requestJson(url: string, o: JsonRequest): Promise<JsonResponse> 
     const req = https.request(url, {
       method: o.method ?? (body === undefined ? 'GET' : 'POST'),
       headers,
-      ...o.tls,
+      secureContext: o.tls.secureContext,
       agent: false,
       timeout: o.timeoutMs ?? 10_000,
-    });
+      // https passes unknown options through to tls.connect.
+    } as https.RequestOptions);
     req.on('timeout', () => req.destroy(Object.assign(new Error(`${url} timed out`), { code: 'ETIMEDOUT' })));
     req.on('error', reject);
     req.on('response', (res) => {
