@@ -18,7 +18,7 @@ export default defineConfig({
       {
         test: {
           name: 'integration',
-          include: ['test/integration/**/*.test.ts', 'test/interop/**/*.test.ts'],
+          include: ['test/integration/**/*.test.ts', 'test/interop/**/*.test.ts', 'test/faults/**/*.test.ts'],
           setupFiles: ['test/helpers/setup.ts'],
           testTimeout: 60_000,
           hookTimeout: 60_000,
