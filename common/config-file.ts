@@ -31,9 +31,14 @@ export function readYamlFile(file: string): ConfigObject {
   return doc as ConfigObject;
 }
 
+const UNSAFE_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
+
 /** Sets a dotted key in a nested object (flags are given as dotted keys). */
 export function setPath(target: ConfigObject, dotted: string, value: unknown): void {
   const parts = dotted.split('.');
+  // A key such as "__proto__.x" would otherwise write into Object.prototype (prototype pollution).
+  if (parts.some((p) => UNSAFE_KEYS.has(p)))
+    throw new TetherError('ERR_CONFIG_INVALID', `config key ${dotted} is not allowed`);
   let node = target;
   for (const part of parts.slice(0, -1)) {
     if (typeof node[part] !== 'object' || node[part] === null) node[part] = {};

@@ -165,3 +165,10 @@ describe('parseCsr reports what the CSR asks for', () => {
     expect(parsed.requestedUris).toEqual(['spiffe://example.org/ca']);
   });
 });
+
+describe('parseCsr on bytes asn1js throws on', () => {
+  it('reports a malformed GeneralizedTime as ERR_CSR_MALFORMED instead of crashing', () => {
+    // Found by parse-csr.property.test.ts: asn1js throws "Wrong input string for conversion".
+    expect(codeOf(() => parseCsr(Uint8Array.from([62, 3, 0, 0, 0]), MAX))).toBe('ERR_CSR_MALFORMED');
+  });
+});

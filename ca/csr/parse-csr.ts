@@ -48,7 +48,13 @@ function malformed(reason: string, cause?: unknown): TetherError {
 
 function decode(der: Uint8Array): CertificationRequest {
   // The whole input must be exactly one DER structure: no trailing bytes smuggled along.
-  const ber = asn1js.fromBER(der);
+  let ber: ReturnType<typeof asn1js.fromBER>;
+  try {
+    ber = asn1js.fromBER(der);
+  } catch (err) {
+    // asn1js throws (instead of reporting) on some primitives, e.g. a malformed GeneralizedTime.
+    throw malformed('undecodable', err);
+  }
   if (ber.offset === -1) throw malformed(ber.result.error || 'undecodable');
   if (ber.offset !== der.byteLength) throw malformed('trailing bytes after the request');
   try {
