@@ -1,11 +1,13 @@
 import { X509Certificate } from 'node:crypto';
+import { AsnConvert, OctetString } from '@peculiar/asn1-schema';
+import { BasicConstraints, Extension, id_ce_basicConstraints } from '@peculiar/asn1-x509';
 import { describe, expect, it } from 'vitest';
 import { signCertificate } from '../ca/issuer/sign.js';
 import { signingKeyFor } from '../ca/issuer/signing-key.js';
 import { buildLeafTemplate } from '../ca/issuer/template.js';
 import { asn1, ecKey, HOUR_MS, makeLeaf, makeRoot, spkiOf } from '../test/helpers/pki.js';
 import { parseSpiffeId } from './spiffe-id.js';
-import { readSans, serialHex, sha256Hex, x5tS256 } from './x509.js';
+import { assertsCa, readSans, serialHex, sha256Hex, x5tS256 } from './x509.js';
 
 const now = Date.UTC(2030, 0, 1);
 const root = makeRoot(new Date(now - HOUR_MS), new Date(now + 24 * HOUR_MS));
@@ -88,5 +90,35 @@ describe('serialHex', () => {
   it('matches the serial encoded in the leaf’s DER', () => {
     const encoded = Buffer.from(asn1(leafDer).cert.tbsCertificate.serialNumber).toString('hex');
     expect(serialHex(new X509Certificate(leafDer))).toBe(encoded.replace(/^(00)+/, ''));
+  });
+});
+
+describe('assertsCa', () => {
+  it('is false for a CA:false leaf and true for a root', () => {
+    expect(assertsCa(leafDer)).toBe(false);
+    expect(assertsCa(root.der)).toBe(true);
+  });
+
+  it('sees CA:true on a leaf without keyCertSign, where X509Certificate.ca says false', () => {
+    const template = buildLeafTemplate(
+      {
+        spiffeId: parseSpiffeId('spiffe://example.org/web'),
+        dnsNames: [],
+        spki: spkiOf(ecKey().publicKey),
+        keyType: 'ec',
+        notBefore: new Date(now),
+        notAfter: new Date(now + HOUR_MS),
+      },
+      root.info,
+    );
+    const i = template.extensions!.findIndex((e) => e.extnID === id_ce_basicConstraints);
+    template.extensions![i] = new Extension({
+      extnID: id_ce_basicConstraints,
+      critical: true,
+      extnValue: new OctetString(AsnConvert.serialize(new BasicConstraints({ cA: true }))),
+    });
+    const der = signCertificate(template, signingKeyFor(root.key));
+    expect(new X509Certificate(der).ca).toBe(false);
+    expect(assertsCa(der)).toBe(true);
   });
 });

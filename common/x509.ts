@@ -2,7 +2,13 @@
 // Parsing uses @peculiar/asn1-x509 schemas, never string-splitting Node's SAN text.
 import { createHash, type X509Certificate } from 'node:crypto';
 import { AsnConvert } from '@peculiar/asn1-schema';
-import { Certificate, id_ce_subjectAltName, SubjectAlternativeName } from '@peculiar/asn1-x509';
+import {
+  BasicConstraints,
+  Certificate,
+  id_ce_basicConstraints,
+  id_ce_subjectAltName,
+  SubjectAlternativeName,
+} from '@peculiar/asn1-x509';
 
 /** Names in a certificate's subjectAltName extension. */
 export interface SanNames {
@@ -24,6 +30,17 @@ export function readSans(der: Uint8Array): SanNames {
     if (name.iPAddress !== undefined) names.ipAddresses.push(name.iPAddress);
   }
   return names;
+}
+
+/**
+ * Whether basicConstraints says cA:true. Node's `X509Certificate.ca` is false for such a
+ * certificate when its keyUsage lacks keyCertSign, but an X.509-SVID leaf must say cA:false.
+ */
+export function assertsCa(der: Uint8Array): boolean {
+  const ext = AsnConvert.parse(der, Certificate).tbsCertificate.extensions?.find(
+    (e) => e.extnID === id_ce_basicConstraints,
+  );
+  return ext ? AsnConvert.parse(ext.extnValue.buffer, BasicConstraints).cA : false;
 }
 
 /** Lowercase hex SHA-256 of the DER certificate (no colons). */

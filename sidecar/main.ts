@@ -16,6 +16,7 @@ import { IdentitySource } from './identity/source.js';
 import type { IdentityState } from './identity/svid.js';
 import { compileAllowList } from './inbound/allow.js';
 import { createHttpInbound } from './inbound/http.js';
+import { refuseRenegotiation } from './inbound/no-renegotiation.js';
 import { createTcpInbound } from './inbound/tcp.js';
 import { createHttpOutbound } from './outbound/http.js';
 import { createTcpOutbound } from './outbound/tcp.js';
@@ -97,6 +98,12 @@ function createInbound(
     });
     log.warn({ listener: cfg.name, err: err.message, code: err.code }, 'inbound TLS handshake failed');
   });
+  server.on('secureConnection', (socket: tls.TLSSocket) =>
+    refuseRenegotiation(socket, () => {
+      metrics.handshakes.inc({ direction: 'inbound', listener: cfg.name, result: 'refused', reason: 'renegotiation' });
+      log.warn({ listener: cfg.name, peer: socket.remoteAddress }, 'inbound TLS renegotiation refused');
+    }),
+  );
   // New connections use the new certificate and bundle; live ones keep theirs.
   source.subscribe((state) => {
     const options = contextOptions(state, cfg.minTlsVersion);

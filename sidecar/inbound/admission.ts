@@ -30,7 +30,10 @@ export function admit(socket: TLSSocket, allow: AllowList, ready: () => boolean)
     };
   }
   const peer = peerIdentityOf(raw);
-  if ('error' in peer) return { ok: false, reason: 'not_an_svid', status: 'handshake' };
+  if ('error' in peer) {
+    const reason = peer.error.endsWith('is a CA') ? 'peer_is_ca' : 'not_an_svid';
+    return { ok: false, reason, status: 'handshake' };
+  }
   if (!allow(peer.spiffeId))
     return { ok: false, reason: 'spiffe_id_not_allowed', status: 'forbidden', peerId: peer.spiffeId };
   return { ok: true, peer };

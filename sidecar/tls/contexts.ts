@@ -3,7 +3,7 @@
 // by the SPIFFE ID in their verified certificate, never by host name.
 import { X509Certificate } from 'node:crypto';
 import tls from 'node:tls';
-import { readSans } from '../../common/x509.js';
+import { assertsCa, readSans } from '../../common/x509.js';
 import type { IdentityState } from '../identity/svid.js';
 
 /** TLS 1.2 suites allowed when a listener lowers its minimum: forward-secret AEAD only. */
@@ -52,7 +52,7 @@ export interface PeerIdentity {
 export function peerIdentityOf(raw: Buffer | undefined): PeerIdentity | { error: string } {
   if (!raw || raw.length === 0) return { error: 'no client certificate' };
   const cert = new X509Certificate(raw);
-  if (cert.ca) return { error: 'peer certificate is a CA' };
+  if (cert.ca || assertsCa(raw)) return { error: 'peer certificate is a CA' };
   const uris = readSans(raw).uris;
   if (uris.length !== 1 || !uris[0]!.startsWith('spiffe://'))
     return { error: 'peer certificate has no single SPIFFE ID' };
