@@ -8,6 +8,8 @@ import { type Clock, systemClock } from '../common/clock.js';
 import type { Logger } from '../common/logging.js';
 import type { Attestor } from './attestation/attestor.js';
 import { JoinTokenAttestor } from './attestation/join-token.js';
+import { lazyKubernetesApi } from './attestation/kubernetes-api.js';
+import { kubernetesAttestor } from './attestation/kubernetes-setup.js';
 import { RenewalAttestor } from './attestation/renewal.js';
 import { Authority } from './authority/authority.js';
 import { dataDirPaths } from './authority/data-dir.js';
@@ -15,6 +17,7 @@ import { readPassphrase } from './authority/keys.js';
 import { ServingIdentity } from './authority/serving-identity.js';
 import type { CaConfig } from './config/load.js';
 import { CaGrpcServer } from './grpc/server.js';
+import { startKubernetes } from './injector/start.js';
 import { Issuer } from './issuer/issuer.js';
 import { FailureTracker } from './limits/failure-tracker.js';
 import { TokenBucket } from './limits/token-bucket.js';
@@ -31,6 +34,8 @@ export interface RunningCa {
   readonly metricsPort: number;
   /** The token endpoint's port, when `oauth.listen` is set. */
   readonly tokenPort: number | null;
+  /** The injection webhook's port, when `kubernetes.injector.listen` is set. */
+  readonly injectorPort: number | null;
   readonly authority: Authority;
   close(): Promise<void>;
 }
@@ -83,7 +88,18 @@ export async function serveCa(config: CaConfig, log: Logger, clock: Clock = syst
   });
   await serving.refresh();
 
-  const attestors: Attestor[] = [new JoinTokenAttestor(store), new RenewalAttestor(authority)];
+  const kubernetesApi = lazyKubernetesApi();
+  const k8s = kubernetesAttestor(config.kubernetes, {
+    trustDomain: authority.trustDomain,
+    clock,
+    log: log.child({ module: 'kubernetes' }),
+    api: kubernetesApi,
+  });
+  const attestors: Attestor[] = [
+    new JoinTokenAttestor(store),
+    new RenewalAttestor(authority),
+    ...(k8s ? [k8s] : []),
+  ];
   const failures = new FailureTracker(
     {
       maxFailures: config.failures.max,
@@ -151,6 +167,12 @@ export async function serveCa(config: CaConfig, log: Logger, clock: Clock = syst
         passphrase,
       })
     : null;
+  const kubernetes = await startKubernetes(config.kubernetes, {
+    log,
+    authority,
+    serving,
+    api: kubernetesApi,
+  });
 
   let ticking = false;
   const tick = async () => {
@@ -186,6 +208,7 @@ export async function serveCa(config: CaConfig, log: Logger, clock: Clock = syst
       trustDomain: authority.trustDomain,
       listen: config.listen,
       ...(tokens ? { tokenPort: tokens.port, issuer: tokens.issuer } : {}),
+      ...(kubernetes.injectorPort !== null ? { injectorPort: kubernetes.injectorPort } : {}),
     },
     'CA serving',
   );
@@ -193,10 +216,12 @@ export async function serveCa(config: CaConfig, log: Logger, clock: Clock = syst
     grpcPort,
     metricsPort: opsServer.port,
     tokenPort: tokens?.port ?? null,
+    injectorPort: kubernetes.injectorPort,
     authority,
     async close() {
       clearInterval(timer);
       await tokens?.close();
+      await kubernetes.close();
       await grpc.close(5000);
       await new Promise<void>((resolve) => opsServer.server.close(() => resolve()));
       await store.close();

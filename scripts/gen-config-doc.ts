@@ -23,6 +23,10 @@ const EXAMPLE_VALUES: Readonly<Record<string, string>> = {
   'keys.passphraseFile': '/etc/tether/ca-key-passphrase',
   'oauth.listen': '127.0.0.1:8444',
   'oauth.issuer': 'https://ca.example.org:8444',
+  'kubernetes.issuer': 'https://kubernetes.default.svc.cluster.local',
+  'kubernetes.jwksFile': '/etc/tether/cluster-jwks.json',
+  'kubernetes.issuerCaFile': '/var/run/secrets/kubernetes.io/serviceaccount/ca.crt',
+  'kubernetes.injector.listen': '0.0.0.0:8445',
 };
 
 const INTRO = `# CA configuration reference
@@ -75,9 +79,10 @@ function renderTable(settings: readonly SettingDoc[]): string {
   return ['| Key | Default | Flag | Description |', '|---|---|---|---|', ...rows].join('\n');
 }
 
-/** The typed YAML value of a documented default: whole numbers, the empty list, or a string. */
+/** The typed YAML value of a documented default: whole numbers, booleans, the empty list, or a string. */
 export function defaultValue(text: string): unknown {
   if (/^-?\d+$/.test(text)) return Number(text);
+  if (text === 'true' || text === 'false') return text === 'true';
   if (text === '[]') return [];
   return text;
 }

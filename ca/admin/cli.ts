@@ -22,6 +22,7 @@ commands:
   serve    --data-dir DIR [--listen 127.0.0.1:8443] [--metrics-listen 127.0.0.1:9090]
            [--default-ttl 1h] [--max-ttl 24h] [--dns-name NAME]... [--config FILE]
            [--token-listen 127.0.0.1:8444 [--issuer https://HOST:PORT]]
+           [--k8s-issuer URL [--k8s-jwks-file FILE]] [--k8s-allow-namespaces NS,NS] [--injector-listen :8445]
   token    create --spiffe-id ID [--ttl 1h] [--uses 1] [--dns-name NAME]... | list [--json] | revoke ID
   deny     add (--spiffe-id ID | --serial HEX) [--reason TEXT] | list [--json] | remove (--spiffe-id ID | --serial HEX)
   rotate   --intermediate | --root | --token-key
@@ -55,6 +56,10 @@ const FLAGS = {
   'token-key': { type: 'boolean' },
   'token-listen': { type: 'string' },
   issuer: { type: 'string' },
+  'k8s-issuer': { type: 'string' },
+  'k8s-jwks-file': { type: 'string' },
+  'k8s-allow-namespaces': { type: 'string' },
+  'injector-listen': { type: 'string' },
   root: { type: 'boolean' },
   json: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
@@ -80,6 +85,13 @@ function configFrom(v: Values): CaConfig {
     'log.level': v['log-level'],
     'oauth.listen': v['token-listen'],
     'oauth.issuer': v.issuer,
+    'kubernetes.issuer': v['k8s-issuer'],
+    'kubernetes.jwksFile': v['k8s-jwks-file'],
+    'kubernetes.allowNamespaces': v['k8s-allow-namespaces']
+      ?.split(',')
+      .map((s) => s.trim())
+      .filter((s) => s !== ''),
+    'kubernetes.injector.listen': v['injector-listen']?.replace(/^:/, '0.0.0.0:'),
   });
 }
 

@@ -145,6 +145,73 @@ export const CA_SETTINGS: readonly SettingDoc[] = [
       'Which clients (exact SPIFFE IDs or prefixes ending in `/*`) may get which `scopes` for which `audience`. Default deny; see README "Tokens".',
   },
   {
+    key: 'kubernetes.issuer',
+    default: '(none)',
+    flag: '--k8s-issuer',
+    description:
+      "Enables Kubernetes attestation with offline verification: the `iss` service-account tokens must carry (the cluster's `--service-account-issuer`). Keys come from its OIDC discovery document and `jwks_uri`, or from `kubernetes.jwksFile`.",
+  },
+  {
+    key: 'kubernetes.jwksFile',
+    default: '(none)',
+    flag: '--k8s-jwks-file',
+    description:
+      "Air-gapped clusters: a JWKS file with the issuer's public keys (`kubectl get --raw /openid/v1/jwks`), used instead of discovery; re-read when it changes.",
+  },
+  {
+    key: 'kubernetes.issuerCaFile',
+    default: '(system roots)',
+    description:
+      "PEM roots that verify the issuer's HTTPS certificate for discovery (in a cluster: the service account's `ca.crt`).",
+  },
+  {
+    key: 'kubernetes.tokenReview',
+    default: 'false',
+    description:
+      'Enables Kubernetes attestation through the TokenReview API instead (in cluster, or with `KUBECONFIG`); the API server also checks that the bound pod still exists.',
+  },
+  {
+    key: 'kubernetes.audience',
+    default: 'tether-ca',
+    description: 'The audience projected tokens must be issued for.',
+  },
+  {
+    key: 'kubernetes.allowNamespaces',
+    default: '[]',
+    flag: '--k8s-allow-namespaces',
+    description:
+      'Namespaces whose service accounts may obtain `spiffe://<td>/ns/<ns>/sa/<sa>` identities (flag: comma-separated). Empty: every namespace, as in Istio and Linkerd.',
+  },
+  {
+    key: 'kubernetes.publishBundle',
+    default: 'false',
+    description:
+      'Keep a `tether-trust-bundle` ConfigMap up to date in every namespace labelled `tether.io/inject=enabled` (needs Kubernetes API access; see deploy/kubernetes).',
+  },
+  {
+    key: 'kubernetes.injector.listen',
+    default: '(none)',
+    flag: '--injector-listen',
+    description:
+      'HTTPS address of the sidecar-injection webhook (`POST /inject`, AdmissionReview v1); it starts only when this is set. `:8445` means all interfaces.',
+  },
+  {
+    key: 'kubernetes.injector.image',
+    default: 'tether:latest',
+    description: 'Container image of the injected sidecar.',
+  },
+  {
+    key: 'kubernetes.injector.caAddress',
+    default: 'tether-ca.tether-system.svc:8443',
+    description: "The CA's gRPC address as injected sidecars reach it.",
+  },
+  {
+    key: 'kubernetes.injector.nativeSidecar',
+    default: 'true',
+    description:
+      'Inject a native sidecar (init container with `restartPolicy: Always`, Kubernetes ≥ 1.29); `false` injects a regular container for older clusters.',
+  },
+  {
     key: 'log.level',
     default: 'info',
     flag: '--log-level',

@@ -54,6 +54,21 @@ describe('loadCaConfig defaults', () => {
         signingKeyTtlSeconds: 86400,
         policies: [],
       },
+      kubernetes: {
+        issuer: undefined,
+        jwksFile: undefined,
+        issuerCaFile: undefined,
+        tokenReview: false,
+        audience: 'tether-ca',
+        allowNamespaces: [],
+        publishBundle: false,
+        injector: {
+          listen: undefined,
+          image: 'tether:latest',
+          caAddress: 'tether-ca.tether-system.svc:8443',
+          nativeSidecar: true,
+        },
+      },
     });
   });
 

@@ -27,6 +27,26 @@ export interface CaConfig {
   readonly passphraseFile: string | undefined;
   readonly logLevel: string;
   readonly oauth: OAuthConfig;
+  readonly kubernetes: KubernetesConfig;
+}
+
+/** Kubernetes attestation, injection webhook and bundle publishing (docs/kubernetes.md). */
+export interface KubernetesConfig {
+  /** Expected `iss` of service-account tokens; enables offline verification. */
+  readonly issuer: string | undefined;
+  readonly jwksFile: string | undefined;
+  readonly issuerCaFile: string | undefined;
+  /** Verify tokens with the TokenReview API instead (in cluster). */
+  readonly tokenReview: boolean;
+  readonly audience: string;
+  readonly allowNamespaces: readonly string[];
+  readonly publishBundle: boolean;
+  readonly injector: {
+    readonly listen: string | undefined;
+    readonly image: string;
+    readonly caAddress: string;
+    readonly nativeSidecar: boolean;
+  };
 }
 
 /** One scope policy rule (design.md §5). */
@@ -85,6 +105,13 @@ export function loadCaConfig(file: string | undefined, overrides: Record<string,
       signingKeyTtlSeconds: seconds(c.oauth.signingKeyTtl),
       policies: c.oauth.policies,
     },
+    kubernetes: {
+      ...c.kubernetes,
+      issuer: c.kubernetes.issuer?.replace(/\/+$/, ''),
+      jwksFile: c.kubernetes.jwksFile,
+      issuerCaFile: c.kubernetes.issuerCaFile,
+      injector: { ...c.kubernetes.injector, listen: c.kubernetes.injector.listen },
+    },
   };
   return Object.freeze(checkConsistency(config));
 }
@@ -99,6 +126,10 @@ function checkConsistency(c: CaConfig): CaConfig {
     problems.push('  rotation.rootTtl: must be longer than rotation.intermediateTtl');
   if (c.oauth.tokenTtlSeconds < 10) problems.push('  oauth.tokenTtl: must be at least 10s');
   if (c.oauth.signingKeyTtlSeconds < 60) problems.push('  oauth.signingKeyTtl: must be at least 60s');
+  if (c.kubernetes.jwksFile && !c.kubernetes.issuer)
+    problems.push(
+      '  kubernetes.jwksFile: needs kubernetes.issuer (--k8s-issuer), the `iss` tokens must carry',
+    );
   if (problems.length > 0)
     throw new TetherError('ERR_CONFIG_INVALID', `invalid CA configuration:\n${problems.join('\n')}`);
   return c;

@@ -22,6 +22,33 @@ const oauthPolicy = z
   })
   .strict();
 
+const namespaceName = z.string().regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, 'expected a namespace name');
+
+/** Kubernetes attestation, the injection webhook and the trust-bundle ConfigMap (docs/kubernetes.md). */
+const kubernetesSchema = z
+  .object({
+    issuer: z.url({ protocol: /^https$/ }).optional(),
+    jwksFile: z.string().min(1).optional(),
+    issuerCaFile: z.string().min(1).optional(),
+    tokenReview: z.boolean().default(false),
+    audience: z.string().min(1).default('tether-ca'),
+    allowNamespaces: z.array(namespaceName).default([]),
+    publishBundle: z.boolean().default(false),
+    injector: z
+      .object({
+        listen: hostPortString('0.0.0.0:8445').optional(),
+        image: z.string().min(1).default('tether:latest'),
+        caAddress: hostPortString('tether-ca.tether-system.svc:8443').default(
+          'tether-ca.tether-system.svc:8443',
+        ),
+        nativeSidecar: z.boolean().default(true),
+      })
+      .strict()
+      .prefault({}),
+  })
+  .strict()
+  .prefault({});
+
 export const caConfigSchema = z
   .object({
     dataDir: z.string().min(1),
@@ -76,6 +103,7 @@ export const caConfigSchema = z
       })
       .strict()
       .prefault({}),
+    kubernetes: kubernetesSchema,
     log: z
       .object({ level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal']).default('info') })
       .strict()
