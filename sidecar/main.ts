@@ -15,6 +15,7 @@ import { fileWriter } from './identity/files.js';
 import { IdentitySource } from './identity/source.js';
 import type { IdentityState } from './identity/svid.js';
 import { compileAllowList } from './inbound/allow.js';
+import { guardHeaderTimeout } from './inbound/header-timeout.js';
 import { createHttpInbound } from './inbound/http.js';
 import { refuseRenegotiation } from './inbound/no-renegotiation.js';
 import { createTcpInbound } from './inbound/tcp.js';
@@ -104,6 +105,10 @@ function createInbound(
       log.warn({ listener: cfg.name, peer: socket.remoteAddress }, 'inbound TLS renegotiation refused');
     }),
   );
+  if (cfg.protocol === 'http')
+    guardHeaderTimeout(server, cfg.headerTimeoutMs, (socket) =>
+      log.warn({ listener: cfg.name, peer: socket.remoteAddress }, 'inbound request headers timed out'),
+    );
   // New connections use the new certificate and bundle; live ones keep theirs.
   source.subscribe((state) => {
     const options = contextOptions(state, cfg.minTlsVersion);

@@ -91,6 +91,7 @@ describe('loadSidecarConfig', () => {
           handshakeTimeoutMs: 10_000,
           maxConnections: 10_000,
           requestTimeoutMs: 60_000,
+          headerTimeoutMs: 10_000,
         },
       ],
       outbound: [
@@ -103,6 +104,7 @@ describe('loadSidecarConfig', () => {
           minTlsVersion: 'TLSv1.3',
           connectTimeoutMs: 5000,
           requestTimeoutMs: 60_000,
+          headerTimeoutMs: 10_000,
         },
       ],
       shutdownGraceMs: 10_000,

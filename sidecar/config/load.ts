@@ -38,6 +38,10 @@ export interface InboundConfig {
   readonly handshakeTimeoutMs: number;
   readonly maxConnections: number;
   readonly requestTimeoutMs: number;
+  /** HTTP mode: a client must send its request headers within this time. */
+  readonly headerTimeoutMs: number;
+  /** HTTP mode: larger request bodies are answered 413 (undefined: no limit). */
+  readonly maxBodyBytes: number | undefined;
   readonly token: InboundTokenConfig | undefined;
 }
 
@@ -50,6 +54,8 @@ export interface OutboundConfig {
   readonly minTlsVersion: 'TLSv1.2' | 'TLSv1.3';
   readonly connectTimeoutMs: number;
   readonly requestTimeoutMs: number;
+  readonly headerTimeoutMs: number;
+  readonly maxBodyBytes: number | undefined;
   readonly token: OutboundTokenConfig | undefined;
 }
 
@@ -152,6 +158,8 @@ export function loadSidecarConfig(file: string, overrides: Record<string, unknow
       handshakeTimeoutMs: ms(l.handshakeTimeout),
       maxConnections: l.maxConnections,
       requestTimeoutMs: ms(l.requestTimeout),
+      headerTimeoutMs: ms(l.headerTimeout),
+      maxBodyBytes: l.maxBodySize,
       token: l.token && { ...l.token, caFile: l.token.caFile },
     })),
     outbound: c.outbound.map((o) => ({
@@ -163,6 +171,8 @@ export function loadSidecarConfig(file: string, overrides: Record<string, unknow
       minTlsVersion: tlsVersion(o.tls.minVersion),
       connectTimeoutMs: ms(o.connectTimeout),
       requestTimeoutMs: ms(o.requestTimeout),
+      headerTimeoutMs: ms(o.headerTimeout),
+      maxBodyBytes: o.maxBodySize,
       token: o.token && { ...o.token, scope: o.token.scope, caFile: o.token.caFile },
     })),
     shutdownGraceMs: ms(c.shutdownGrace),

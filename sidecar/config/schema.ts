@@ -71,6 +71,8 @@ export const inboundSchema = z
     handshakeTimeout: duration.default('10s'),
     maxConnections: z.number().int().positive().default(10_000),
     requestTimeout: duration.default('60s'),
+    headerTimeout: duration.default('10s'),
+    maxBodySize: z.number().int().positive().optional(),
     token: inboundTokenSchema.optional(),
   })
   .strict();
@@ -85,6 +87,8 @@ export const outboundSchema = z
     tls: tlsSettings,
     connectTimeout: duration.default('5s'),
     requestTimeout: duration.default('60s'),
+    headerTimeout: duration.default('10s'),
+    maxBodySize: z.number().int().positive().optional(),
     token: outboundTokenSchema.optional(),
   })
   .strict();

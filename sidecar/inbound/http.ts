@@ -101,6 +101,7 @@ export function createHttpInbound(d: HttpInboundDeps): http2.Http2SecureServer {
             agent,
           }),
         timeoutMs: d.cfg.requestTimeoutMs,
+        maxBodyBytes: d.cfg.maxBodyBytes,
         log: d.log,
         logFields: { listener: d.cfg.name, forward: d.cfg.forward },
       },

@@ -3,6 +3,7 @@
 // cancellation when the client goes away.
 import type http from 'node:http';
 import type http2 from 'node:http2';
+import { Transform, type TransformCallback } from 'node:stream';
 import type { Logger } from '../../common/logging.js';
 import { forwardableHeaders } from './http-headers.js';
 
@@ -19,6 +20,27 @@ export interface ProxyTarget {
   readonly onError?: (err: NodeJS.ErrnoException) => void;
   /** Sees the upstream response first; returning true means it was handled (e.g. a retry). */
   readonly intercept?: (up: http.IncomingMessage) => boolean;
+  /** Request bodies larger than this are answered 413 and never reach the upstream in full. */
+  readonly maxBodyBytes?: number | undefined;
+}
+
+/** 413, closing an HTTP/1 connection so the unread rest of the body is not parsed as a request. */
+function refuseBody(req: ProxyRequest, res: ProxyResponse, limit: number): void {
+  if (req.httpVersionMajor === 1 && !res.headersSent) res.setHeader('connection', 'close');
+  replyText(res, 413, `request body is larger than ${limit} bytes`, 'body_too_large');
+}
+
+/** Passes a body through until it exceeds `limit` bytes, then fails (the oversized chunk is not passed). */
+class BodyLimit extends Transform {
+  private seen = 0;
+  constructor(private readonly limit: number) {
+    super();
+  }
+  override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
+    this.seen += chunk.length;
+    if (this.seen > this.limit) done(new Error('body too large'));
+    else done(null, chunk);
+  }
 }
 
 /** Plain-text reply with a machine-readable reason header; destroys the stream if headers already went out. */
@@ -41,6 +63,16 @@ export function proxyHttp(
   extra: http.OutgoingHttpHeaders = {},
   drop: readonly string[] = [],
 ): void {
+  if (req.httpVersionMajor < 1) {
+    // HTTP/0.9 has no headers or framing to carry on; llhttp still parses it.
+    replyText(res, 505, 'HTTP/1.1 or HTTP/2 required', 'http_version_unsupported');
+    return;
+  }
+  const limit = target.maxBodyBytes;
+  if (limit !== undefined && Number(req.headers['content-length'] ?? 0) > limit) {
+    refuseBody(req, res, limit);
+    return;
+  }
   const headers = forwardableHeaders(req.headers, drop);
   const authority = req.headers[':authority'];
   if (req.httpVersionMajor === 2 && typeof authority === 'string') headers['host'] = authority;
@@ -55,7 +87,9 @@ export function proxyHttp(
     up.pipe(res as http.ServerResponse);
     up.on('error', () => res.destroy());
   });
+  let refused = false;
   upstream.on('error', (err: NodeJS.ErrnoException) => {
+    if (refused) return;
     target.log.warn({ ...target.logFields, err: err.message, code: err.code }, 'upstream request failed');
     target.onError?.(err);
     if (err.code === 'ETIMEDOUT') replyText(res, 504, 'upstream timed out', 'upstream_timeout');
@@ -68,5 +102,14 @@ export function proxyHttp(
   });
   // A retried request was read to its end by the first attempt (only bodiless ones are retried).
   if (req.readableEnded) upstream.end();
-  else req.pipe(upstream);
+  else if (limit === undefined) req.pipe(upstream);
+  else {
+    const body = new BodyLimit(limit);
+    body.on('error', () => {
+      refused = true;
+      upstream.destroy();
+      refuseBody(req, res, limit);
+    });
+    req.pipe(body).pipe(upstream);
+  }
 }

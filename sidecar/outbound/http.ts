@@ -49,6 +49,7 @@ export function createHttpOutbound(d: HttpOutboundDeps): http.Server {
               // https passes unknown options through to tls.connect: one context per identity change.
             } as https.RequestOptions),
           timeoutMs: d.cfg.requestTimeoutMs,
+          maxBodyBytes: d.cfg.maxBodyBytes,
           log: d.log,
           logFields: { listener: d.cfg.name, upstream: d.cfg.upstream },
           onError: (err) =>
@@ -58,7 +59,15 @@ export function createHttpOutbound(d: HttpOutboundDeps): http.Server {
         extra,
       );
   };
-  const server = http.createServer({ noDelay: true, keepAliveTimeout: 60_000 }, (req, res) => {
+  const serverOptions: http.ServerOptions = {
+    noDelay: true,
+    keepAliveTimeout: 60_000,
+    // Slowloris: a client must finish its headers in time; checked every second, not every 30 s.
+    headersTimeout: d.cfg.headerTimeoutMs,
+    requestTimeout: Math.max(d.cfg.requestTimeoutMs, d.cfg.headerTimeoutMs + 1000),
+    connectionsCheckingInterval: Math.min(1000, d.cfg.headerTimeoutMs),
+  };
+  const server = http.createServer(serverOptions, (req, res) => {
     const started = performance.now();
     res.once('finish', () =>
       d.metrics.requestSeconds.observe(
