@@ -67,6 +67,8 @@ export interface SidecarConfig {
     readonly bundleFile: string | undefined;
     readonly rootFingerprint: string | undefined;
     readonly joinTokenFile: string | undefined;
+    /** Projected service-account token (audience tether-ca); re-read on every use. */
+    readonly kubernetesTokenFile: string | undefined;
     readonly ttlSeconds: number;
     readonly timeoutMs: number;
   };
@@ -143,6 +145,7 @@ export function loadSidecarConfig(file: string, overrides: Record<string, unknow
       bundleFile: c.ca.bundleFile,
       rootFingerprint: c.ca.rootFingerprint?.toLowerCase(),
       joinTokenFile: c.ca.joinTokenFile,
+      kubernetesTokenFile: c.ca.kubernetesTokenFile,
       ttlSeconds: Math.round(ms(c.ca.ttl) / 1000),
       timeoutMs: ms(c.ca.timeout),
     },

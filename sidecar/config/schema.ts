@@ -106,6 +106,7 @@ export const sidecarConfigSchema = z
           .regex(/^sha256:[0-9a-fA-F]{64}$/, 'expected sha256:<64 hex digits>')
           .optional(),
         joinTokenFile: z.string().min(1).optional(),
+        kubernetesTokenFile: z.string().min(1).optional(),
         ttl: duration.default('1h'),
         timeout: duration.default('10s'),
       })

@@ -138,16 +138,27 @@ export class CaConnection {
     });
   }
 
-  /** SignCertificate with a join token, or (token null) renewal over mTLS with `identity`. */
+  /**
+   * SignCertificate with a join token or a Kubernetes projected token, or (neither) renewal over
+   * mTLS with `identity`.
+   */
   sign(
     roots: readonly Buffer[],
     csr: Buffer,
-    o: { joinToken: string | null; identity: Svid | null; ttlSeconds: number },
+    o: {
+      joinToken: string | null;
+      kubernetesToken?: string | null;
+      identity: Svid | null;
+      ttlSeconds: number;
+    },
   ): Promise<SignResult> {
-    const client = this.client(roots, o.joinToken ? null : o.identity);
-    const request = o.joinToken
-      ? { csr, joinToken: o.joinToken, ttlSeconds: o.ttlSeconds }
-      : { csr, ttlSeconds: o.ttlSeconds };
+    const credential = o.kubernetesToken
+      ? { kubernetesToken: o.kubernetesToken }
+      : o.joinToken
+        ? { joinToken: o.joinToken }
+        : null;
+    const client = this.client(roots, credential ? null : o.identity);
+    const request = { csr, ...credential, ttlSeconds: o.ttlSeconds };
     return new Promise<SignResult>((resolve, reject) => {
       client.SignCertificate(
         request,

@@ -117,6 +117,7 @@ const config: SidecarConfig = {
     bundleFile: './bundle.pem',
     rootFingerprint: undefined,
     joinTokenFile: tokenFile,
+    kubernetesTokenFile: undefined,
     ttlSeconds: LIFE_MS / 1000,
     timeoutMs: 10_000,
   },

@@ -97,13 +97,13 @@ export class IdentitySource {
     for (const l of this.listeners) l(state);
   }
 
-  private readJoinToken(): string | null {
-    const file = this.o.config.ca.joinTokenFile;
+  /** Reads a credential file afresh on every use (the kubelet rotates projected tokens). */
+  private readCredentialFile(file: string | undefined, what: string): string | null {
     if (!file) return null;
     try {
       return readFileSync(file, 'utf8').trim() || null;
     } catch (err) {
-      this.o.log.warn({ file, err: (err as Error).message }, 'cannot read the join token file');
+      this.o.log.warn({ file, err: (err as Error).message }, `cannot read the ${what} file`);
       return null;
     }
   }
@@ -123,22 +123,27 @@ export class IdentitySource {
   }
 
   private async attest(): Promise<void> {
-    const token = this.readJoinToken();
-    if (!token) {
+    const kubernetesToken = this.readCredentialFile(this.o.config.ca.kubernetesTokenFile, 'Kubernetes token');
+    const token = kubernetesToken
+      ? null
+      : this.readCredentialFile(this.o.config.ca.joinTokenFile, 'join token');
+    if (!token && !kubernetesToken) {
       throw new TetherError(
         'ERR_CREDENTIAL_MISSING',
-        'no credential available: set ca.joinTokenFile to a file holding a join token',
+        'no credential available: set ca.joinTokenFile to a file holding a join token ' +
+          '(or ca.kubernetesTokenFile to a projected service-account token)',
       );
     }
-    await this.request(token);
+    await this.request(token, kubernetesToken);
     this.o.metrics.renewals.inc({ result: 'attested' });
   }
 
   /** One SignCertificate: with `token`, or renewing over mTLS with the current certificate. */
-  private async request(token: string | null): Promise<void> {
+  private async request(token: string | null, kubernetesToken: string | null = null): Promise<void> {
     const key: KeyObject = generateWorkloadKey(this.o.config.keyType);
     const res = await this.o.ca.sign(this.trustRoots, buildCsr(key), {
       joinToken: token,
+      ...(kubernetesToken ? { kubernetesToken } : {}),
       identity: this.svid,
       ttlSeconds: this.o.config.ca.ttlSeconds,
     });
@@ -154,7 +159,7 @@ export class IdentitySource {
     this.failures = 0;
     this.o.log.info(
       { spiffeId: svid.spiffeId, serial: svid.serial, notAfter: new Date(svid.notAfter).toISOString() },
-      token ? 'certificate obtained' : 'certificate renewed',
+      token || kubernetesToken ? 'certificate obtained' : 'certificate renewed',
     );
     this.o.metrics.certExpiry.set(Math.floor(svid.notAfter / 1000));
     this.schedule();

@@ -18,11 +18,14 @@ export interface PodRef {
 export interface SigningKey {
   kid: string;
   alg: 'RS256' | 'ES256';
-  privateKey: CryptoKey;
+  privateKey: Awaited<ReturnType<typeof generateKeyPair>>['privateKey'];
   jwk: JWK;
 }
 
-export async function signingKey(alg: 'RS256' | 'ES256' = 'RS256', kid = randomUUID()): Promise<SigningKey> {
+export async function signingKey(
+  alg: 'RS256' | 'ES256' = 'RS256',
+  kid: string = randomUUID(),
+): Promise<SigningKey> {
   const { privateKey, publicKey } = await generateKeyPair(alg, { extractable: true });
   return { kid, alg, privateKey, jwk: { ...(await exportJWK(publicKey)), kid, alg, use: 'sig' } };
 }

@@ -12,6 +12,7 @@ import { buildCsr } from '../../sidecar/identity/csr.js';
 import { caClient, signCertificate } from '../helpers/ca-client.js';
 import { type CaProcess, initCa, removeDir, startCa, tempDir, writeConfig } from '../helpers/ca-process.js';
 import { type K8sIssuer, projectedClaims, sign, signingKey, startK8sIssuer } from '../helpers/k8s-issuer.js';
+import { startSidecar } from '../helpers/sidecar-process.js';
 import { newKey } from '../helpers/workload.js';
 
 const WEB = { namespace: 'shop', serviceAccount: 'web' };
@@ -187,8 +188,44 @@ describe('refusals', () => {
   });
 });
 
+describe('the sidecar with ca.kubernetesTokenFile', () => {
+  it('re-reads the token file on every attempt: an expired token is refused, the rotated one works', async () => {
+    const tokenFile = path.join(work, 'token');
+    const bundleFile = path.join(work, 'bundle.pem');
+    writeFileSync(bundleFile, ca.bundlePem);
+    writeFileSync(tokenFile, await token({ iat: nowS() - 7200, nbf: nowS() - 7200, exp: nowS() - 3600 }));
+    const yaml = [
+      'trustDomain: example.org',
+      `ca: { address: "${ca.address}", bundleFile: "${bundleFile}", kubernetesTokenFile: "${tokenFile}" }`,
+      'admin: 127.0.0.1:0',
+    ].join('\n');
+    const sidecar = await startSidecar(yaml, { waitReady: false });
+    try {
+      await waitFor(() =>
+        sidecar.logs().some((l) => l['msg'] === 'could not obtain a certificate; retrying'),
+      );
+      expect(sidecar.output()).toMatch(/has expired/);
+      // What the kubelet does when it rotates the projected token: replace the file's contents.
+      writeFileSync(tokenFile, await token());
+      await waitFor(() => sidecar.logs().some((l) => l['msg'] === 'sidecar ready'));
+      expect((await sidecar.certs()).spiffeId).toBe('spiffe://example.org/ns/shop/sa/web');
+      expect(sidecar.output()).not.toMatch(/eyJ[A-Za-z0-9_-]{20,}\./);
+    } finally {
+      await sidecar.stop();
+    }
+  });
+});
+
+async function waitFor(cond: () => boolean, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
 describe('offline mode (--k8s-issuer + --k8s-jwks-file)', () => {
-  it('verifies with the JWKS file and never contacts the issuer', async () => {
+  it('verifies with the JWKS file alone (the issuer URL is not even reachable)', async () => {
     const offlineIssuer = 'https://kubernetes.default.svc.cluster.local';
     const jwksFile = path.join(work, 'jwks.json');
     writeFileSync(jwksFile, JSON.stringify(issuer.jwks()));
