@@ -105,6 +105,11 @@ function createInbound(
       log.warn({ listener: cfg.name, peer: socket.remoteAddress }, 'inbound TLS renegotiation refused');
     }),
   );
+  // Past maxConnections Node closes new sockets at once; count them so the limit is visible.
+  server.on('drop', (d?: { remoteAddress?: string }) => {
+    metrics.handshakes.inc({ direction: 'inbound', listener: cfg.name, result: 'refused', reason: 'max_connections' });
+    log.warn({ listener: cfg.name, peer: d?.remoteAddress }, 'inbound connection refused at maxConnections');
+  });
   if (cfg.protocol === 'http')
     guardHeaderTimeout(server, cfg.headerTimeoutMs, (socket) =>
       log.warn({ listener: cfg.name, peer: socket.remoteAddress }, 'inbound request headers timed out'),

@@ -16,11 +16,11 @@ export interface Mesh {
 }
 
 /** Starts a CA (optionally with a CA config YAML) and prepares a bundle file for sidecars. */
-export async function startMesh(caYaml = ''): Promise<Mesh> {
+export async function startMesh(caYaml = '', caArgs: string[] = []): Promise<Mesh> {
   const dir = tempDir('tether-mesh-');
   const configFile = caYaml ? writeConfig(dir, caYaml) : undefined;
   const dataDir = await initCa('example.org', configFile ? ['--config', configFile] : []);
-  const ca = await startCa({ dataDir, ...(configFile ? { config: configFile } : {}) });
+  const ca = await startCa({ dataDir, args: caArgs, ...(configFile ? { config: configFile } : {}) });
   const bundleFile = path.join(dir, 'bundle.pem');
   writeFileSync(bundleFile, ca.bundlePem);
   let n = 0;
