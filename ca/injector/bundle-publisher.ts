@@ -55,10 +55,15 @@ export class BundlePublisher {
       this.running = null;
       if (this.again) {
         this.again = false;
-        void this.sync();
+        void this.sync(); // sets this.running again before idle() looks
       }
     });
     return this.running;
+  }
+
+  /** Resolves once no sync is running or queued. */
+  async idle(): Promise<void> {
+    while (this.running) await this.running;
   }
 
   /** Syncs every `intervalMs` (and right away). */
