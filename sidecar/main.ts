@@ -8,10 +8,12 @@ import { TetherError } from '../common/errors.js';
 import type { Logger } from '../common/logging.js';
 import { SidecarMetrics } from './admin/metrics.js';
 import { type ListenerInfo, startAdminServer } from './admin/server.js';
-import type { InboundConfig, SidecarConfig } from './config/load.js';
+import { hasCa, type InboundConfig, type OutboundConfig, type SidecarConfig } from './config/load.js';
 import { type Drainable, drainable } from './drain.js';
 import { CaConnection } from './identity/ca-connection.js';
 import { fileWriter } from './identity/files.js';
+import { ListenerIdentities } from './identity/listener-identities.js';
+import type { IdentityProvider } from './identity/provider.js';
 import { IdentitySource } from './identity/source.js';
 import type { IdentityState } from './identity/svid.js';
 import { compileAllowList } from './inbound/allow.js';
@@ -21,14 +23,21 @@ import { refuseRenegotiation } from './inbound/no-renegotiation.js';
 import { createTcpInbound } from './inbound/tcp.js';
 import { createHttpOutbound } from './outbound/http.js';
 import { createTcpOutbound } from './outbound/tcp.js';
-import { clientContext, contextOptions, type TlsVersion } from './tls/contexts.js';
+import {
+  clientContext,
+  contextOptions,
+  fapiKeyProblem,
+  type TlsProfile,
+  type TlsVersion,
+} from './tls/contexts.js';
 import { createTokenCheck } from './token/inbound-check.js';
 import { TokenClients } from './token/registry.js';
 
 export interface RunningSidecar {
   readonly adminPort: number;
   readonly ports: Record<string, number>;
-  readonly source: IdentitySource;
+  /** The sidecar's default identity (the mesh CA's, or its certificate files). */
+  readonly source: IdentityProvider;
   /** Stops accepting, drains up to the grace period, stops renewing. */
   close(): Promise<void>;
 }
@@ -51,29 +60,39 @@ async function listen(server: Server, address: string, name: string): Promise<nu
   return (server.address() as AddressInfo).port;
 }
 
-/** Client contexts per TLS minimum, rebuilt once per identity change and shared by all connections. */
-function clientContexts(source: IdentitySource): (v: TlsVersion) => tls.SecureContext | null {
-  const cache = new Map<TlsVersion, tls.SecureContext | null>();
+type ClientContexts = (v: TlsVersion, profile: TlsProfile) => tls.SecureContext | null;
+
+/** Client contexts per TLS minimum and profile, rebuilt once per identity change and shared by all connections. */
+function clientContexts(source: IdentityProvider): ClientContexts {
+  const cache = new Map<string, tls.SecureContext | null>();
   let state: IdentityState = source.state();
   source.subscribe((s) => {
     state = s;
     cache.clear();
   });
-  return (v) => {
+  return (v, profile) => {
     if (!source.isReady()) return null;
-    if (!cache.has(v)) cache.set(v, clientContext(state, v));
-    return cache.get(v) ?? null;
+    const key = `${v}/${profile}`;
+    if (!cache.has(key)) cache.set(key, clientContext(state, v, profile));
+    return cache.get(key) ?? null;
   };
+}
+
+/** A fapi listener refuses to start with a non-RSA or short key (its TLS 1.2 suites are RSA-only). */
+function requireFapiKey(cfg: InboundConfig | OutboundConfig, source: IdentityProvider, kind: string): void {
+  const problem = cfg.tlsProfile === 'fapi' ? fapiKeyProblem(source.state()) : null;
+  if (problem) throw new TetherError('ERR_CONFIG_INVALID', `${kind}.${cfg.name}: ${problem}`);
 }
 
 function createInbound(
   cfg: InboundConfig,
-  source: IdentitySource,
+  source: IdentityProvider,
   metrics: SidecarMetrics,
   log: Logger,
   clock: Clock,
 ): tls.Server {
-  const tlsOptions = contextOptions(source.state(), cfg.minTlsVersion)!;
+  requireFapiKey(cfg, source, 'inbound');
+  const tlsOptions = contextOptions(source.state(), cfg.minTlsVersion, cfg.tlsProfile)!;
   const tokenGate =
     cfg.token && createTokenCheck(cfg.token, { state: () => source.state(), now: () => clock.now() });
   const deps = {
@@ -85,6 +104,7 @@ function createInbound(
     metrics,
     log: log.child({ listener: cfg.name }),
     tlsOptions,
+    ...(cfg.psd2Allow ? { psd2: { allow: cfg.psd2Allow, checkNow: cfg.protocol === 'tcp' } } : {}),
   };
   const server: tls.Server = cfg.protocol === 'tcp' ? createTcpInbound(deps) : createHttpInbound(deps);
   server.maxConnections = cfg.maxConnections;
@@ -101,13 +121,23 @@ function createInbound(
   });
   server.on('secureConnection', (socket: tls.TLSSocket) =>
     refuseRenegotiation(socket, () => {
-      metrics.handshakes.inc({ direction: 'inbound', listener: cfg.name, result: 'refused', reason: 'renegotiation' });
+      metrics.handshakes.inc({
+        direction: 'inbound',
+        listener: cfg.name,
+        result: 'refused',
+        reason: 'renegotiation',
+      });
       log.warn({ listener: cfg.name, peer: socket.remoteAddress }, 'inbound TLS renegotiation refused');
     }),
   );
   // Past maxConnections Node closes new sockets at once; count them so the limit is visible.
   server.on('drop', (d?: { remoteAddress?: string }) => {
-    metrics.handshakes.inc({ direction: 'inbound', listener: cfg.name, result: 'refused', reason: 'max_connections' });
+    metrics.handshakes.inc({
+      direction: 'inbound',
+      listener: cfg.name,
+      result: 'refused',
+      reason: 'max_connections',
+    });
     log.warn({ listener: cfg.name, peer: d?.remoteAddress }, 'inbound connection refused at maxConnections');
   });
   if (cfg.protocol === 'http')
@@ -116,10 +146,24 @@ function createInbound(
     );
   // New connections use the new certificate and bundle; live ones keep theirs.
   source.subscribe((state) => {
-    const options = contextOptions(state, cfg.minTlsVersion);
+    const problem = cfg.tlsProfile === 'fapi' ? fapiKeyProblem(state) : null;
+    if (problem) {
+      log.error({ listener: cfg.name, reason: problem }, 'new certificate not used');
+      return;
+    }
+    const options = contextOptions(state, cfg.minTlsVersion, cfg.tlsProfile);
     if (options) server.setSecureContext(options);
   });
   return server;
+}
+
+/** The sidecar-wide view: /readyz is ready only when every listener's identity and trust are. */
+function overallProvider(main: IdentityProvider, listeners: readonly IdentityProvider[]): IdentityProvider {
+  return {
+    state: () => main.state(),
+    subscribe: (l) => main.subscribe(l),
+    isReady: () => main.isReady() && listeners.every((p) => p.isReady()),
+  };
 }
 
 export async function runSidecar(
@@ -128,33 +172,69 @@ export async function runSidecar(
   clock: Clock = systemClock,
 ): Promise<RunningSidecar> {
   const metrics = new SidecarMetrics();
-  const ca = new CaConnection({
-    address: config.ca.address,
-    trustDomain: config.trustDomain,
-    timeoutMs: config.ca.timeoutMs,
+  const caSource = hasCa(config)
+    ? new IdentitySource({
+        config,
+        ca: new CaConnection({
+          address: config.ca.address,
+          trustDomain: config.trustDomain,
+          timeoutMs: config.ca.timeoutMs,
+        }),
+        log: log.child({ module: 'identity' }),
+        clock,
+        metrics,
+      })
+    : null;
+  // Operator files are read now: a missing or broken file is a configuration error.
+  const identities = new ListenerIdentities({
+    ca: caSource,
+    defaults: { identity: config.identity, trustFile: config.trustFile },
+    log: log.child({ module: 'identity-files' }),
+    clock,
   });
-  const source = new IdentitySource({ config, ca, log: log.child({ module: 'identity' }), clock, metrics });
+  const providerOf = (l: InboundConfig | OutboundConfig) => identities.for(l);
+  let source: IdentityProvider;
+  try {
+    const all = [...config.inbound, ...config.outbound].map(providerOf);
+    const main = identities.canProvide({ identity: undefined, trustFile: undefined })
+      ? identities.for({ identity: undefined, trustFile: undefined })
+      : (all[0] ?? caSource!);
+    source = overallProvider(main, all);
+  } catch (err) {
+    identities.stop();
+    throw err;
+  }
   const listeners: ListenerInfo[] = [];
   const admin = await startAdminServer(config.admin, { source, metrics, log, listeners: () => listeners });
   log.info({ adminPort: admin.port }, 'sidecar admin listening');
   if (config.files) source.subscribe(fileWriter(config.files.dir, config.files.mode, log));
   try {
-    await source.start();
+    await caSource?.start();
   } catch (err) {
-    source.stop();
+    caSource?.stop();
+    identities.stop();
     admin.server.close();
     admin.server.closeAllConnections();
     throw err;
   }
 
-  const contexts = clientContexts(source);
+  const contextsByProvider = new Map<IdentityProvider, ClientContexts>();
+  const contextsFor = (p: IdentityProvider) => {
+    if (!contextsByProvider.has(p)) contextsByProvider.set(p, clientContexts(p));
+    return contextsByProvider.get(p)!;
+  };
   const tokenClients = new TokenClients(source, { now: () => clock.now(), log, metrics });
+  const stopAll = () => {
+    caSource?.stop();
+    identities.stop();
+    tokenClients.stop();
+  };
   const servers: { name: string; address: string; drain: Drainable; info: Omit<ListenerInfo, 'port'> }[] = [];
   for (const cfg of config.inbound) {
     servers.push({
       name: `inbound.${cfg.name}`,
       address: cfg.listen,
-      drain: drainable(createInbound(cfg, source, metrics, log, clock)),
+      drain: drainable(createInbound(cfg, providerOf(cfg), metrics, log, clock)),
       info: {
         name: cfg.name,
         direction: 'inbound',
@@ -165,13 +245,16 @@ export async function runSidecar(
     });
   }
   for (const cfg of config.outbound) {
+    const provider = providerOf(cfg);
+    requireFapiKey(cfg, provider, 'outbound');
+    const contexts = contextsFor(provider);
     const deps = {
       cfg,
-      context: () => contexts(cfg.minTlsVersion),
-      svid: () => source.state().svid,
+      context: () => contexts(cfg.minTlsVersion, cfg.tlsProfile),
+      svid: () => provider.state().svid,
       metrics,
       log: log.child({ listener: cfg.name }),
-      ...(cfg.token ? { tokens: tokenClients.for(cfg.token, cfg.name) } : {}),
+      ...(cfg.token ? { tokens: tokenClients.for(cfg.token, cfg.name, provider) } : {}),
     };
     const server = cfg.protocol === 'tcp' ? createTcpOutbound(deps) : createHttpOutbound(deps);
     servers.push({
@@ -196,7 +279,7 @@ export async function runSidecar(
   } catch (err) {
     // Nothing half-started may keep the process alive: close what is open, then report.
     for (const s of servers) s.drain.server.close();
-    source.stop();
+    stopAll();
     admin.server.close();
     admin.server.closeAllConnections();
     throw err;
@@ -210,8 +293,7 @@ export async function runSidecar(
     async close() {
       log.info({ graceMs: config.shutdownGraceMs }, 'draining');
       await Promise.all(servers.map((s) => s.drain.drain(config.shutdownGraceMs)));
-      source.stop();
-      tokenClients.stop();
+      stopAll();
       await new Promise<void>((resolve) => admin.server.close(() => resolve()));
       admin.server.closeAllConnections();
     },

@@ -5,7 +5,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { splitHostPort } from '../../common/address.js';
 import type { Logger } from '../../common/logging.js';
-import type { IdentitySource } from '../identity/source.js';
+import type { IdentityProvider } from '../identity/provider.js';
 import type { SidecarMetrics } from './metrics.js';
 
 /** One inbound or outbound listener, as /certs reports it. */
@@ -21,14 +21,14 @@ export interface ListenerInfo {
 }
 
 export interface AdminServerOptions {
-  readonly source: IdentitySource;
+  readonly source: IdentityProvider;
   readonly metrics: SidecarMetrics;
   readonly log: Logger;
   /** Listeners bound so far (empty until the sidecar has its first certificate). */
   readonly listeners?: () => readonly ListenerInfo[];
 }
 
-function certsReport(source: IdentitySource, listeners: readonly ListenerInfo[]): Record<string, unknown> {
+function certsReport(source: IdentityProvider, listeners: readonly ListenerInfo[]): Record<string, unknown> {
   const { svid, bundle } = source.state();
   return {
     ready: source.isReady(),

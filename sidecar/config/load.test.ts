@@ -78,6 +78,8 @@ describe('loadSidecarConfig', () => {
         ttlSeconds: 3600,
         timeoutMs: 10_000,
       },
+      identity: undefined,
+      trustFile: undefined,
       admin: '127.0.0.1:15000',
       files: undefined,
       inbound: [
@@ -87,7 +89,11 @@ describe('loadSidecarConfig', () => {
           forward: '127.0.0.1:8080',
           protocol: 'http',
           allow: ['spiffe://example.org/ns/shop/sa/web'],
+          psd2Allow: undefined,
+          identity: undefined,
+          trustFile: undefined,
           minTlsVersion: 'TLSv1.3',
+          tlsProfile: 'mesh',
           handshakeTimeoutMs: 10_000,
           maxConnections: 10_000,
           requestTimeoutMs: 60_000,
@@ -101,7 +107,12 @@ describe('loadSidecarConfig', () => {
           upstream: '127.0.0.1:15006',
           protocol: 'http',
           serverId: 'spiffe://example.org/ns/shop/sa/orders',
+          serverName: undefined,
+          serverSpki: undefined,
+          identity: undefined,
+          trustFile: undefined,
           minTlsVersion: 'TLSv1.3',
+          tlsProfile: 'mesh',
           connectTimeoutMs: 5000,
           requestTimeoutMs: 60_000,
           headerTimeoutMs: 10_000,
@@ -138,8 +149,8 @@ describe('loadSidecarConfig', () => {
     expect(c.keyType).toBe('ed25519');
     expect(c.shutdownGraceMs).toBe(2000);
     expect(c.logLevel).toBe('debug');
-    expect(c.ca.bundleFile).toBeUndefined();
-    expect(c.ca.rootFingerprint).toBe(FP.toLowerCase());
+    expect(c.ca?.bundleFile).toBeUndefined();
+    expect(c.ca?.rootFingerprint).toBe(FP.toLowerCase());
     expect(c.inbound[0]).toMatchObject({
       protocol: 'tcp',
       minTlsVersion: 'TLSv1.2',
@@ -154,7 +165,7 @@ describe('loadSidecarConfig', () => {
       admin: '127.0.0.1:16000',
       keyType: undefined,
     });
-    expect(c.ca.ttlSeconds).toBe(1800);
+    expect(c.ca?.ttlSeconds).toBe(1800);
     expect(c.admin).toBe('127.0.0.1:16000');
     expect(c.keyType).toBe('ecdsa-p256');
   });

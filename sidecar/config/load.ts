@@ -5,6 +5,8 @@ import { splitHostPort } from '../../common/address.js';
 import { readYamlFile, setPath, validateConfig } from '../../common/config-file.js';
 import { parseDurationMs } from '../../common/duration.js';
 import { TetherError } from '../../common/errors.js';
+import type { IdentityFiles } from '../identity/load-identity-files.js';
+import type { Psd2AllowConfig } from '../psd2/psd2-allow.js';
 import { type SidecarConfigRaw, sidecarConfigSchema } from './schema.js';
 
 export type KeyType = SidecarConfigRaw['keyType'];
@@ -26,15 +28,30 @@ export interface OutboundTokenConfig {
   readonly audience: string;
   readonly scope: string | undefined;
   readonly caFile: string | undefined;
+  /** Sent as client_id; undefined = the SPIFFE ID. */
+  readonly clientId: string | undefined;
 }
 
-export interface InboundConfig {
+/** TLS profile: `mesh` (ECDHE + AEAD) or `fapi` (FAPI 1.0 Advanced §8.5 suites, RSA ≥ 2048). */
+export type TlsProfile = 'mesh' | 'fapi';
+
+/** Where a listener's certificate and trust come from (undefined = the sidecar default). */
+export interface ListenerIdentityConfig {
+  readonly identity: IdentityFiles | undefined;
+  readonly trustFile: string | undefined;
+}
+
+export interface InboundConfig extends ListenerIdentityConfig {
   readonly name: string;
   readonly listen: string;
   readonly forward: string;
   readonly protocol: 'tcp' | 'http';
+  /** Allowed SPIFFE IDs (empty when the listener admits by PSD2 facts). */
   readonly allow: readonly string[];
+  /** Admission by eIDAS/PSD2 facts instead of SPIFFE ID. */
+  readonly psd2Allow: Psd2AllowConfig | undefined;
   readonly minTlsVersion: 'TLSv1.2' | 'TLSv1.3';
+  readonly tlsProfile: TlsProfile;
   readonly handshakeTimeoutMs: number;
   readonly maxConnections: number;
   readonly requestTimeoutMs: number;
@@ -45,13 +62,18 @@ export interface InboundConfig {
   readonly token: InboundTokenConfig | undefined;
 }
 
-export interface OutboundConfig {
+export interface OutboundConfig extends ListenerIdentityConfig {
   readonly name: string;
   readonly listen: string;
   readonly upstream: string;
   readonly protocol: 'tcp' | 'http';
-  readonly serverId: string;
+  /** Exactly one way to verify the server: SPIFFE ID, or DNS name and/or pinned SPKI. */
+  readonly serverId: string | undefined;
+  readonly serverName: string | undefined;
+  /** base64 SHA-256 of the server's SubjectPublicKeyInfo (after `sha256:`). */
+  readonly serverSpki: string | undefined;
   readonly minTlsVersion: 'TLSv1.2' | 'TLSv1.3';
+  readonly tlsProfile: TlsProfile;
   readonly connectTimeoutMs: number;
   readonly requestTimeoutMs: number;
   readonly headerTimeoutMs: number;
@@ -59,19 +81,32 @@ export interface OutboundConfig {
   readonly token: OutboundTokenConfig | undefined;
 }
 
+export interface CaSettings {
+  readonly address: string;
+  readonly bundleFile: string | undefined;
+  readonly rootFingerprint: string | undefined;
+  readonly joinTokenFile: string | undefined;
+  /** Projected service-account token (audience tether-ca); re-read on every use. */
+  readonly kubernetesTokenFile: string | undefined;
+  readonly ttlSeconds: number;
+  readonly timeoutMs: number;
+}
+
+/** A config with a mesh CA (what IdentitySource needs). */
+export type CaSidecarConfig = SidecarConfig & { readonly ca: CaSettings; readonly trustDomain: string };
+
+export function hasCa(c: SidecarConfig): c is CaSidecarConfig {
+  return c.ca !== undefined && c.trustDomain !== undefined;
+}
+
 export interface SidecarConfig {
-  readonly trustDomain: string;
+  /** Undefined only when there is no mesh CA (identity and trust come from files). */
+  readonly trustDomain: string | undefined;
   readonly keyType: KeyType;
-  readonly ca: {
-    readonly address: string;
-    readonly bundleFile: string | undefined;
-    readonly rootFingerprint: string | undefined;
-    readonly joinTokenFile: string | undefined;
-    /** Projected service-account token (audience tether-ca); re-read on every use. */
-    readonly kubernetesTokenFile: string | undefined;
-    readonly ttlSeconds: number;
-    readonly timeoutMs: number;
-  };
+  readonly ca: CaSettings | undefined;
+  /** Defaults for listeners without their own `identity` / `trust`. */
+  readonly identity: IdentityFiles | undefined;
+  readonly trustFile: string | undefined;
   readonly admin: string;
   readonly files: { readonly dir: string; readonly mode: number } | undefined;
   readonly inbound: readonly InboundConfig[];
@@ -80,7 +115,35 @@ export interface SidecarConfig {
   readonly logLevel: string;
 }
 
-const tlsVersion = (v: '1.2' | '1.3') => (v === '1.2' ? 'TLSv1.2' : 'TLSv1.3') as 'TLSv1.2' | 'TLSv1.3';
+/** The minimum TLS version: as configured, else 1.3 (1.2 under `fapi`, which allows its suites). */
+const tlsVersion = (t: { minVersion?: '1.2' | '1.3' | undefined; profile: TlsProfile }) =>
+  ((t.minVersion ?? (t.profile === 'fapi' ? '1.2' : '1.3')) === '1.2' ? 'TLSv1.2' : 'TLSv1.3') as
+    | 'TLSv1.2'
+    | 'TLSv1.3';
+
+/** Identity sources: a mesh CA needs a trust domain; every listener needs an identity and a trust. */
+function identityChecks(c: SidecarConfigRaw): string[] {
+  const problems: string[] = [];
+  if (!c.ca && !c.identity && [...c.inbound, ...c.outbound].some((l) => !l.identity))
+    problems.push(
+      '  ca: set ca (the mesh CA) or identity (certificate files) for listeners without their own identity',
+    );
+  for (const [kind, list] of [
+    ['inbound', c.inbound],
+    ['outbound', c.outbound],
+  ] as const) {
+    list.forEach((l, i) => {
+      if (!c.ca && !c.trust && !l.trust)
+        problems.push(`  ${kind}.${i}.trust: required without ca (no mesh bundle to verify peers with)`);
+    });
+  }
+  c.outbound.forEach((o, i) => {
+    const ways = [o.serverId, o.serverName ?? o.serverSpki].filter(Boolean).length;
+    if (ways !== 1)
+      problems.push(`  outbound.${i}: set exactly one of serverId, or serverName and/or serverSpki`);
+  });
+  return problems;
+}
 
 function crossChecks(c: SidecarConfigRaw): string[] {
   const problems: string[] = [];
@@ -96,6 +159,7 @@ function crossChecks(c: SidecarConfigRaw): string[] {
     if (dupName) problems.push(`  ${kind}: name "${dupName}" is used twice`);
   }
   c.inbound.forEach((l, i) => {
+    if (!Array.isArray(l.allow)) return;
     l.allow.forEach((a, j) => {
       if (!a.startsWith(`spiffe://${c.trustDomain}/`) && a !== `spiffe://${c.trustDomain}/*`) {
         problems.push(`  inbound.${i}.allow.${j}: ${a} is outside trust domain ${c.trustDomain}`);
@@ -122,7 +186,7 @@ function crossChecks(c: SidecarConfigRaw): string[] {
       );
     }
   });
-  return problems;
+  return [...problems, ...identityChecks(c)];
 }
 
 /** Loads the sidecar config from `file`, with dotted-key overrides from flags. */
@@ -140,7 +204,7 @@ export function loadSidecarConfig(file: string, overrides: Record<string, unknow
   return Object.freeze({
     trustDomain: c.trustDomain,
     keyType: c.keyType,
-    ca: {
+    ca: c.ca && {
       address: c.ca.address,
       bundleFile: c.ca.bundleFile,
       rootFingerprint: c.ca.rootFingerprint?.toLowerCase(),
@@ -149,6 +213,8 @@ export function loadSidecarConfig(file: string, overrides: Record<string, unknow
       ttlSeconds: Math.round(ms(c.ca.ttl) / 1000),
       timeoutMs: ms(c.ca.timeout),
     },
+    identity: c.identity,
+    trustFile: c.trust?.bundleFile,
     admin: c.admin,
     files: c.files ? { dir: c.files.dir, mode: Number.parseInt(c.files.mode, 8) } : undefined,
     inbound: c.inbound.map((l) => ({
@@ -156,8 +222,12 @@ export function loadSidecarConfig(file: string, overrides: Record<string, unknow
       listen: l.listen,
       forward: l.forward,
       protocol: l.protocol,
-      allow: l.allow,
-      minTlsVersion: tlsVersion(l.tls.minVersion),
+      allow: Array.isArray(l.allow) ? l.allow : [],
+      psd2Allow: Array.isArray(l.allow) ? undefined : l.allow,
+      minTlsVersion: tlsVersion(l.tls),
+      tlsProfile: l.tls.profile,
+      identity: l.identity,
+      trustFile: l.trust?.bundleFile,
       handshakeTimeoutMs: ms(l.handshakeTimeout),
       maxConnections: l.maxConnections,
       requestTimeoutMs: ms(l.requestTimeout),
@@ -171,12 +241,22 @@ export function loadSidecarConfig(file: string, overrides: Record<string, unknow
       upstream: o.upstream,
       protocol: o.protocol,
       serverId: o.serverId,
-      minTlsVersion: tlsVersion(o.tls.minVersion),
+      serverName: o.serverName,
+      serverSpki: o.serverSpki?.slice('sha256:'.length),
+      minTlsVersion: tlsVersion(o.tls),
+      tlsProfile: o.tls.profile,
+      identity: o.identity,
+      trustFile: o.trust?.bundleFile,
       connectTimeoutMs: ms(o.connectTimeout),
       requestTimeoutMs: ms(o.requestTimeout),
       headerTimeoutMs: ms(o.headerTimeout),
       maxBodyBytes: o.maxBodySize,
-      token: o.token && { ...o.token, scope: o.token.scope, caFile: o.token.caFile },
+      token: o.token && {
+        ...o.token,
+        scope: o.token.scope,
+        caFile: o.token.caFile,
+        clientId: o.token.clientId,
+      },
     })),
     shutdownGraceMs: ms(c.shutdownGrace),
     logLevel: c.log.level,

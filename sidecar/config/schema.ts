@@ -15,9 +15,42 @@ const spiffeIdPattern = z
 const spiffeId = z.string().regex(/^spiffe:\/\/[a-z0-9._-]+(\/[A-Za-z0-9._-]+)+$/, 'expected a SPIFFE ID');
 
 const tlsSettings = z
-  .object({ minVersion: z.enum(['1.2', '1.3']).default('1.3') })
+  .object({
+    // Default 1.3 ('1.2' under profile fapi); resolved in load.ts.
+    minVersion: z.enum(['1.2', '1.3']).optional(),
+    profile: z.enum(['mesh', 'fapi']).default('mesh'),
+  })
   .strict()
   .prefault({});
+
+/** Operator-supplied identity (e.g. an eIDAS QWAC) instead of the mesh CA's certificate. */
+const identityFiles = z.union([
+  z.object({ certFile: z.string().min(1), keyFile: z.string().min(1) }).strict(),
+  z.object({ p12File: z.string().min(1), passwordFile: z.string().min(1) }).strict(),
+]);
+/** Roots to verify peers with instead of the mesh bundle (e.g. a QTSP's roots). */
+const trustSettings = z.object({ bundleFile: z.string().min(1) }).strict();
+
+const psd2Role = z
+  .string()
+  .regex(/^(PSP_(AS|PI|AI|IC)|[0-9]+(\.[0-9]+)+)$/, 'expected PSP_AS, PSP_PI, PSP_AI, PSP_IC or an OID');
+const psd2Rule = {
+  psd2Roles: z.array(psd2Role).min(1).optional(),
+  organizationIds: z.array(z.string().min(1)).min(1).optional(),
+};
+/** Admission by verified eIDAS/PSD2 facts rather than SPIFFE ID. */
+const psd2Allow = z
+  .object({
+    ...psd2Rule,
+    paths: z
+      .array(
+        z
+          .object({ prefix: z.string().startsWith('/', 'expected a path starting with /'), ...psd2Rule })
+          .strict(),
+      )
+      .default([]),
+  })
+  .strict();
 
 const httpsUrl = z
   .string()
@@ -55,6 +88,8 @@ const outboundTokenSchema = z
       .regex(/^[\x21\x23-\x5b\x5d-\x7e]+( [\x21\x23-\x5b\x5d-\x7e]+)*$/, 'expected space-separated scopes')
       .optional(),
     caFile: z.string().min(1).optional(),
+    /** client_id to send; default the SPIFFE ID (for tls_client_auth_subject_dn, the registered id). */
+    clientId: z.string().min(1).optional(),
   })
   .strict();
 
@@ -64,10 +99,15 @@ export const inboundSchema = z
     listen: hostPort,
     forward: hostPort,
     protocol: z.enum(['tcp', 'http']).default('http'),
-    allow: z
-      .array(spiffeIdPattern)
-      .min(1, 'list at least one allowed SPIFFE ID (or spiffe://<td>/* for the whole trust domain)'),
+    allow: z.union([
+      z
+        .array(spiffeIdPattern)
+        .min(1, 'list at least one allowed SPIFFE ID (or spiffe://<td>/* for the whole trust domain)'),
+      psd2Allow,
+    ]),
     tls: tlsSettings,
+    identity: identityFiles.optional(),
+    trust: trustSettings.optional(),
     handshakeTimeout: duration.default('10s'),
     maxConnections: z.number().int().positive().default(10_000),
     requestTimeout: duration.default('60s'),
@@ -83,8 +123,21 @@ export const outboundSchema = z
     listen: hostPort,
     upstream: hostPort,
     protocol: z.enum(['tcp', 'http']).default('http'),
-    serverId: spiffeId,
+    serverId: spiffeId.optional(),
+    serverName: z
+      .string()
+      .regex(
+        /^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*$/,
+        'expected a DNS name',
+      )
+      .optional(),
+    serverSpki: z
+      .string()
+      .regex(/^sha256:[A-Za-z0-9+/]{43}=$/, 'expected sha256:<base64 SHA-256 of the SubjectPublicKeyInfo>')
+      .optional(),
     tls: tlsSettings,
+    identity: identityFiles.optional(),
+    trust: trustSettings.optional(),
     connectTimeout: duration.default('5s'),
     requestTimeout: duration.default('60s'),
     headerTimeout: duration.default('10s'),
@@ -95,7 +148,10 @@ export const outboundSchema = z
 
 export const sidecarConfigSchema = z
   .object({
-    trustDomain: z.string().regex(/^[a-z0-9._-]+$/, 'expected a lowercase trust domain'),
+    trustDomain: z
+      .string()
+      .regex(/^[a-z0-9._-]+$/, 'expected a lowercase trust domain')
+      .optional(),
     keyType: z.enum(['ecdsa-p256', 'ecdsa-p384', 'rsa-2048', 'ed25519']).default('ecdsa-p256'),
     ca: z
       .object({
@@ -113,7 +169,10 @@ export const sidecarConfigSchema = z
       .strict()
       .refine((c) => Boolean(c.bundleFile) !== Boolean(c.rootFingerprint), {
         message: 'set exactly one of ca.bundleFile or ca.rootFingerprint to trust the CA',
-      }),
+      })
+      .optional(),
+    identity: identityFiles.optional(),
+    trust: trustSettings.optional(),
     admin: hostPort.default('127.0.0.1:15000'),
     files: z
       .object({
@@ -133,6 +192,12 @@ export const sidecarConfigSchema = z
       .strict()
       .prefault({}),
   })
-  .strict();
+  .strict()
+  // Reported with the other schema problems (`when`: even if other keys are invalid).
+  .refine((c) => !c.ca || Boolean(c.trustDomain), {
+    path: ['trustDomain'],
+    message: 'required with ca (the mesh trust domain)',
+    when: (p) => typeof p.value === 'object' && p.value !== null,
+  });
 
 export type SidecarConfigRaw = z.output<typeof sidecarConfigSchema>;

@@ -7,7 +7,7 @@ import { ManualClock } from '../../common/clock.js';
 import { createLogger } from '../../common/logging.js';
 import { HOUR_MS, makeIntermediate, makeLeaf, makeRoot } from '../../test/helpers/pki.js';
 import { SidecarMetrics } from '../admin/metrics.js';
-import type { SidecarConfig } from '../config/load.js';
+import type { CaSidecarConfig } from '../config/load.js';
 import type { CaConnection, SignResult } from './ca-connection.js';
 import { IdentitySource } from './source.js';
 import type { IdentityState, Svid } from './svid.js';
@@ -109,8 +109,10 @@ class FakeCa {
   }
 }
 
-const config: SidecarConfig = {
+const config: CaSidecarConfig = {
   trustDomain: 'example.org',
+  identity: undefined,
+  trustFile: undefined,
   keyType: 'ecdsa-p256',
   ca: {
     address: '127.0.0.1:8443',

@@ -10,7 +10,7 @@ import type { Clock } from '../../common/clock.js';
 import { TetherError } from '../../common/errors.js';
 import type { Logger } from '../../common/logging.js';
 import type { SidecarMetrics } from '../admin/metrics.js';
-import type { SidecarConfig } from '../config/load.js';
+import type { CaSidecarConfig } from '../config/load.js';
 import type { CaConnection } from './ca-connection.js';
 import { buildCsr } from './csr.js';
 import { generateWorkloadKey } from './key.js';
@@ -18,7 +18,7 @@ import { backoffMs, type Random, renewAtMs } from './schedule.js';
 import { type Bundle, type IdentityState, isValidAt, makeBundle, makeSvid, type Svid } from './svid.js';
 
 export interface IdentitySourceOptions {
-  readonly config: SidecarConfig;
+  readonly config: CaSidecarConfig;
   readonly ca: CaConnection;
   readonly log: Logger;
   readonly clock: Clock;
@@ -217,6 +217,9 @@ export class IdentitySource {
     this.svid = null;
     this.publish();
     if (this.renewTimer) clearTimeout(this.renewTimer);
+    // Start re-attesting from the shortest backoff: failed renewals (retried at most a quarter
+    // of the remaining life apart) would otherwise leave an unready sidecar waiting the full cap.
+    this.failures = 0;
     void this.reattest();
   }
 

@@ -11,8 +11,10 @@ import type { InboundConfig } from '../config/load.js';
 import { xfccValue } from '../net/http-headers.js';
 import { type ProxyRequest, type ProxyResponse, proxyHttp, replyText } from '../net/http-proxy.js';
 import { countConnection } from '../net/pipe.js';
-import { type Admission, admit, recordAdmission } from './admission.js';
+import { checkRule, ruleFor } from '../psd2/psd2-allow.js';
+import { type Admission, admit, type Psd2Admission, recordAdmission } from './admission.js';
 import type { AllowList } from './allow.js';
+import { PSD2_HEADERS } from './psd2-peer.js';
 import { passesTokenGate, type TokenGate } from './token-gate.js';
 
 export interface HttpInboundDeps {
@@ -25,7 +27,12 @@ export interface HttpInboundDeps {
   readonly tlsOptions: tls.SecureContextOptions;
   /** Present when the listener has `token`: every request must carry a valid bound token. */
   readonly tokenGate?: TokenGate;
+  /** Present when the listener admits by PSD2 facts. */
+  readonly psd2?: Psd2Admission;
 }
+
+/** Identity headers only the sidecar may set: client-sent copies never reach the workload. */
+const OWN_HEADERS = ['x-forwarded-client-cert', ...PSD2_HEADERS];
 
 type Req = ProxyRequest;
 type Res = ProxyResponse;
@@ -55,7 +62,7 @@ export function createHttpInbound(d: HttpInboundDeps): http2.Http2SecureServer {
   });
   server.prependListener('secureConnection', (socket: tls.TLSSocket) => {
     socket.setNoDelay(true);
-    const a = admit(socket, d.allow, d.ready);
+    const a = admit(socket, d.allow, d.ready, d.psd2);
     recordAdmission(a, d.cfg, d.metrics, d.log, socket.remoteAddress);
     if (!a.ok && a.status === 'handshake') {
       socket.destroy();
@@ -79,9 +86,22 @@ export function createHttpInbound(d: HttpInboundDeps): http2.Http2SecureServer {
       replyText(
         res,
         403,
-        `forbidden: ${who} is not allowed to call ${d.cfg.name}`,
+        a && !a.ok && a.description
+          ? `forbidden: ${a.description}`
+          : `forbidden: ${who} is not allowed to call ${d.cfg.name}`,
         a && !a.ok ? a.reason : 'unknown_peer',
       );
+      return;
+    }
+    const psd2Refusal =
+      d.psd2 && a.peer.psd2 && checkRule(ruleFor(d.psd2.allow, req.url ?? '/'), a.peer.psd2.facts);
+    if (psd2Refusal) {
+      d.metrics.authzDenied.inc({ listener: d.cfg.name, reason: psd2Refusal.reason });
+      d.log.warn(
+        { listener: d.cfg.name, peerId: a.peer.spiffeId, reason: psd2Refusal.reason },
+        'inbound request not allowed',
+      );
+      replyText(res, 403, `forbidden: ${psd2Refusal.description}`, psd2Refusal.reason);
       return;
     }
     const gateOptions = { listener: d.cfg.name, metrics: d.metrics, log: d.log };
@@ -105,9 +125,11 @@ export function createHttpInbound(d: HttpInboundDeps): http2.Http2SecureServer {
         log: d.log,
         logFields: { listener: d.cfg.name, forward: d.cfg.forward },
       },
-      // A client-sent XFCC never reaches the workload; ours replaces it.
-      { 'x-forwarded-client-cert': xfccValue(d.ownId(), a.peer.certSha256, a.peer.spiffeId) },
-      ['x-forwarded-client-cert'],
+      // A client-sent XFCC (or x-tether-*) never reaches the workload; ours replaces it.
+      a.peer.psd2
+        ? { 'x-forwarded-client-cert': `Hash=${a.peer.certSha256}`, ...a.peer.psd2.headers }
+        : { 'x-forwarded-client-cert': xfccValue(d.ownId(), a.peer.certSha256, a.peer.spiffeId) },
+      OWN_HEADERS,
     );
   });
 

@@ -11,7 +11,7 @@ import { countConnection } from '../net/pipe.js';
 import { agentPool } from './agent-pool.js';
 import { handshakeReason, type OutboundDeps } from './tcp.js';
 import { forwardWithToken, type TokenSource } from './token.js';
-import { serverIdentityCheck } from './verify-server.js';
+import { serverCheckFor } from './verify-server.js';
 
 export interface HttpOutboundDeps extends OutboundDeps {
   /** The certificate the current context presents (read together with `context`). */
@@ -22,7 +22,8 @@ export interface HttpOutboundDeps extends OutboundDeps {
 
 export function createHttpOutbound(d: HttpOutboundDeps): http.Server {
   const target = splitHostPort(d.cfg.upstream);
-  const checkServerIdentity = serverIdentityCheck(d.cfg.serverId);
+  const checkServerIdentity = serverCheckFor(d.cfg);
+  const servername = d.cfg.serverName; // SNI for servers outside the mesh
   const labels = { direction: 'outbound', listener: d.cfg.name };
   // Count each new mTLS connection the pool opens (reused connections need no handshake).
   const pool = agentPool((socket) =>
@@ -45,6 +46,7 @@ export function createHttpOutbound(d: HttpOutboundDeps): http.Server {
               agent,
               secureContext,
               checkServerIdentity,
+              ...(servername ? { servername } : {}),
               timeout: d.cfg.connectTimeoutMs,
               // https passes unknown options through to tls.connect: one context per identity change.
             } as https.RequestOptions),

@@ -7,7 +7,7 @@ import type { Logger } from '../../common/logging.js';
 import type { SidecarMetrics } from '../admin/metrics.js';
 import type { OutboundConfig } from '../config/load.js';
 import { pipeBothWays } from '../net/pipe.js';
-import { serverIdentityCheck } from './verify-server.js';
+import { serverCheckFor } from './verify-server.js';
 
 export interface OutboundDeps {
   readonly cfg: OutboundConfig;
@@ -21,10 +21,32 @@ export function handshakeReason(err: NodeJS.ErrnoException): string {
   return String(err.code ?? 'error').toLowerCase();
 }
 
+/**
+ * The last TLS session ticket per client context, so new connections resume instead of doing a
+ * full handshake (as the https agent does for HTTP mode). A resumed session carries the identity
+ * of the handshake that made it, so tickets never outlive their context: a new identity or
+ * bundle means a new context and a full handshake; the server's new context rejects old tickets.
+ * checkServerIdentity still runs on resumed connections.
+ */
+function resumableSessions(): {
+  get(c: tls.SecureContext): Buffer | undefined;
+  set(c: tls.SecureContext, t: Buffer): void;
+} {
+  let last: { context: tls.SecureContext; ticket: Buffer } | null = null;
+  return {
+    get: (context) => (last?.context === context ? last.ticket : undefined),
+    set: (context, ticket) => {
+      last = { context, ticket };
+    },
+  };
+}
+
 export function createTcpOutbound(d: OutboundDeps): net.Server {
   const target = splitHostPort(d.cfg.upstream);
-  const checkServerIdentity = serverIdentityCheck(d.cfg.serverId);
+  const checkServerIdentity = serverCheckFor(d.cfg);
+  const servername = d.cfg.serverName; // SNI for servers outside the mesh
   const labels = { direction: 'outbound', listener: d.cfg.name };
+  const sessions = resumableSessions();
   return net.createServer({ noDelay: true }, (client) => {
     const secureContext = d.context();
     if (!secureContext) {
@@ -33,11 +55,18 @@ export function createTcpOutbound(d: OutboundDeps): net.Server {
       return;
     }
     client.pause();
+    const session = sessions.get(secureContext);
     const upstream = tls.connect({
       host: target.host,
       port: target.port,
       secureContext,
       checkServerIdentity,
+      ...(servername ? { servername } : {}),
+      ...(session ? { session } : {}),
+    });
+    // Only sessions of a server that verified (chain and SPIFFE ID) are kept.
+    upstream.on('session', (ticket: Buffer) => {
+      if (upstream.authorized) sessions.set(secureContext, ticket);
     });
     upstream.setTimeout(d.cfg.connectTimeoutMs, () =>
       upstream.destroy(Object.assign(new Error('connect timed out'), { code: 'ETIMEDOUT' })),

@@ -53,4 +53,10 @@ describe('ruleFor', () => {
     expect(ruleFor(cfg, '/payments/1')).toEqual(cfg.paths[0]);
     expect(ruleFor(cfg, '/accounts')).toBe(cfg);
   });
+
+  it('matches whole segments after resolving dot segments, so /paymentsx and /payments/../accounts are not under /payments', () => {
+    expect(ruleFor(cfg, '/paymentsx')).toBe(cfg);
+    expect(ruleFor(cfg, '/payments/%2e%2e/accounts?x=1')).toBe(cfg);
+    expect(ruleFor(cfg, '/accounts/../payments/1')).toEqual(cfg.paths[0]);
+  });
 });

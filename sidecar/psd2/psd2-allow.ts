@@ -1,6 +1,8 @@
 // Inbound authorization by PSD2 role and organization (`allow: { psd2Roles, organizationIds,
 // paths }`): any listed role and any listed organization admits; a path rule (longest prefix)
-// replaces the listener rule for requests under it. Answers with a precise refusal reason.
+// replaces the listener rule for requests under it (segment-wise, after resolving dot segments
+// as token path rules do). Answers with a precise refusal reason.
+import { pathOf } from '../token/scopes.js';
 import type { CertificateFacts } from './certificate-facts.js';
 
 export interface Psd2Rule {
@@ -41,11 +43,14 @@ export function checkRule(rule: Psd2Rule, facts: CertificateFacts): Psd2Refusal 
   return null;
 }
 
-/** The rule that governs `path`: the longest matching path prefix, else the listener's rule. */
-export function ruleFor(cfg: Psd2AllowConfig, path: string): Psd2Rule {
+/** The rule that governs request target `url`: the longest matching path prefix, else the listener's. */
+export function ruleFor(cfg: Psd2AllowConfig, url: string): Psd2Rule {
+  if (!cfg.paths || cfg.paths.length === 0) return cfg;
+  const path = pathOf(url);
   let best: (Psd2Rule & { prefix: string }) | undefined;
-  for (const p of cfg.paths ?? []) {
-    if (path.startsWith(p.prefix) && (!best || p.prefix.length > best.prefix.length)) best = p;
+  for (const p of cfg.paths) {
+    const matches = path === p.prefix || path.startsWith(p.prefix.endsWith('/') ? p.prefix : `${p.prefix}/`);
+    if (matches && (!best || p.prefix.length > best.prefix.length)) best = p;
   }
   return best ?? cfg;
 }

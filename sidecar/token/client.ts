@@ -17,6 +17,8 @@ export interface TokenClientOptions {
   readonly issuer: string;
   readonly audience: string;
   readonly scope: string | undefined;
+  /** Registered client_id (e.g. for tls_client_auth_subject_dn); default the SPIFFE ID. */
+  readonly clientId?: string | undefined;
   readonly discovery: Discovery;
   /** TLS material presenting `svid` as our client certificate. */
   readonly tls: (svid: Svid) => AsTls;
@@ -34,9 +36,12 @@ interface Entry {
 /** RFC 8707 §2: `resource` must be an absolute URI; anything else goes as `audience`. */
 export function tokenRequestForm(
   svid: Svid,
-  o: { audience: string; scope: string | undefined },
+  o: { audience: string; scope: string | undefined; clientId?: string | undefined },
 ): Record<string, string> {
-  const form: Record<string, string> = { grant_type: 'client_credentials', client_id: svid.spiffeId };
+  const form: Record<string, string> = {
+    grant_type: 'client_credentials',
+    client_id: o.clientId ?? svid.spiffeId,
+  };
   if (o.scope) form['scope'] = o.scope;
   if (/^[a-z][a-z0-9+.-]*:\/\/[^\s#]+$/i.test(o.audience)) form['resource'] = o.audience;
   else form['audience'] = o.audience;

@@ -3,36 +3,46 @@
 import type { Logger } from '../../common/logging.js';
 import type { SidecarMetrics } from '../admin/metrics.js';
 import type { OutboundTokenConfig } from '../config/load.js';
-import type { IdentitySource } from '../identity/source.js';
+import type { IdentityProvider } from '../identity/provider.js';
 import { asTlsFor } from './as-tls.js';
 import { TokenClient } from './client.js';
 import { Discovery } from './discovery.js';
 
 export class TokenClients {
   private readonly clients = new Map<string, TokenClient>();
+  private readonly providerIds = new Map<IdentityProvider, number>();
 
   constructor(
-    private readonly source: IdentitySource,
+    private readonly source: IdentityProvider,
     private readonly o: { now: () => number; log: Logger; metrics: SidecarMetrics },
   ) {}
 
   /** The shared client for `cfg`, created (and subscribed to identity changes) on first use. */
-  for(cfg: OutboundTokenConfig, listener: string): TokenClient {
-    const key = JSON.stringify([cfg.issuer, cfg.audience, cfg.scope ?? '', cfg.caFile ?? ''] as const);
+  for(cfg: OutboundTokenConfig, listener: string, source: IdentityProvider = this.source): TokenClient {
+    if (!this.providerIds.has(source)) this.providerIds.set(source, this.providerIds.size);
+    const key = JSON.stringify([
+      this.providerIds.get(source),
+      cfg.issuer,
+      cfg.audience,
+      cfg.scope ?? '',
+      cfg.caFile ?? '',
+      cfg.clientId ?? '',
+    ] as const);
     const existing = this.clients.get(key);
     if (existing) return existing;
-    const tls = asTlsFor(() => this.source.state(), cfg.caFile);
+    const tls = asTlsFor(() => source.state(), cfg.caFile);
     const client = new TokenClient({
       issuer: cfg.issuer,
       audience: cfg.audience,
       scope: cfg.scope,
+      clientId: cfg.clientId,
       discovery: new Discovery(cfg.issuer, () => tls(), this.o.now),
       tls: (svid) => tls(svid),
       now: this.o.now,
       log: this.o.log.child({ module: 'token', listener }),
       onResult: (result) => this.o.metrics.tokenRequests.inc({ listener, result }),
     });
-    this.source.subscribe((state) => client.onIdentity(state.svid));
+    source.subscribe((state) => client.onIdentity(state.svid));
     this.clients.set(key, client);
     return client;
   }

@@ -8,7 +8,7 @@ export interface ScopeRules {
 
 /** Path of a request target without its query, dot segments resolved as the WHATWG URL parser
  * does (so `/public/../admin` and `/public/%2e%2e/admin` both count as `/admin`). */
-function pathOf(url: string): string {
+export function pathOf(url: string): string {
   try {
     return new URL(url.startsWith('/') ? url : `/${url}`, 'http://x').pathname;
   } catch {
