@@ -53,6 +53,15 @@ describe('peerIdentityOf', () => {
     expect(peerIdentityOf(raw)).toEqual({ error: 'peer certificate has no single SPIFFE ID' });
   });
 
+  it('remembers the identity of a certificate it has seen, keyed by its bytes', () => {
+    const first = peerIdentityOf(leaf);
+    expect(peerIdentityOf(Buffer.from(leaf))).toBe(first);
+    const other = makeLeaf(intermediate, 'spiffe://example.org/ns/shop/sa/orders', validity);
+    expect(peerIdentityOf(other)).toMatchObject({ spiffeId: 'spiffe://example.org/ns/shop/sa/orders' });
+    expect(peerIdentityOf(leaf)).toBe(first);
+    expect(peerIdentityOf(intermediate.der)).toEqual({ error: 'peer certificate is a CA' });
+  });
+
   it('reports a missing or empty client certificate', () => {
     expect(peerIdentityOf(undefined)).toEqual({ error: 'no client certificate' });
     expect(peerIdentityOf(Buffer.alloc(0))).toEqual({ error: 'no client certificate' });
