@@ -1,4 +1,4 @@
-// `npm run bench [-- --quick]`: runs every scenario with its baseline in the same run and writes
+// `npm run bench [-- --quick] [--only NAME]`: runs every scenario with its baseline in the same run and writes
 // bench/report.md and bench/report.json. Exits 1 only when the harness itself breaks (a scenario
 // throws), never because a ratio misses its target: CI runs --quick as a smoke check.
 import 'reflect-metadata';
@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { REPO_ROOT } from '../test/helpers/ca-process.js';
 import { NGINX, nginxAvailable } from './lib/nginx.js';
-import { machineInfo, type Report, type Row, writeReport } from './lib/report.js';
+import { machineInfo, type Report, type Row, toMarkdown, writeReport } from './lib/report.js';
 import { caIssuance, type OpensslSpeed, opensslSpeed } from './scenarios/ca.js';
 import { dataPath } from './scenarios/data-path.js';
 import { rotation } from './scenarios/rotation.js';
@@ -82,7 +82,9 @@ async function main(): Promise<number> {
     notes: [],
     errors: [],
   };
+  const only = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1] : undefined;
   const step = async (name: string, f: () => Promise<Row[]>) => {
+    if (only && !name.includes(only) && name !== 'openssl speed') return;
     const t0 = Date.now();
     process.stderr.write(`bench: ${name}…\n`);
     try {
@@ -136,8 +138,13 @@ async function main(): Promise<number> {
     'Load generators (wrk, bench/load/client.ts, bench/tokens.ts) run as separate processes on the same 2 cores as the proxies; every run is bounded in time.',
     'nginx runs one worker per instance (the pair is two instances), matching one single-threaded sidecar per hop.',
   );
-  const files = writeReport(report);
-  process.stderr.write(`bench: wrote ${files.md} and ${files.json} in ${report.durationSeconds} s\n`);
+  if (only) {
+    // A partial run prints its rows and leaves the committed report alone.
+    process.stdout.write(`${toMarkdown(report)}\n${JSON.stringify(report.details, null, 1)}\n`);
+  } else {
+    const files = writeReport(report);
+    process.stderr.write(`bench: wrote ${files.md} and ${files.json} in ${report.durationSeconds} s\n`);
+  }
   const failed = report.rows.filter((r) => r.pass === false).length;
   process.stderr.write(
     `bench: ${report.rows.length} rows, ${failed} below target, ${report.errors.length} harness errors\n`,

@@ -3,6 +3,7 @@
 //   handshake PORT SECONDS CONCURRENCY CERTDIR  new mTLS connection per request (GET /1k, close)
 //   paced PORT PATH RATE SECONDS                 HTTP keep-alive GETs at a fixed rate: latency
 //   tcpnew PORT RATE SECONDS                     new plaintext connection per request (GET /1k)
+//   connect PORT SECONDS CONCURRENCY             the same, as fast as it goes
 //   hold PORT COUNT SECONDS                      opens COUNT connections, each proven with one
 //                                                request, prints {"open":N}, holds them SECONDS
 import { readFileSync } from 'node:fs';
@@ -166,9 +167,11 @@ const result =
             () => exchange(net.connect(n(0), '127.0.0.1'), 'connect'),
             20,
           )
-        : mode === 'hold'
-          ? await hold(n(0), n(1), n(2))
-          : null;
+        : mode === 'connect'
+          ? await bounded(n(1), n(2), () => exchange(net.connect(n(0), '127.0.0.1'), 'connect'))
+          : mode === 'hold'
+            ? await hold(n(0), n(1), n(2))
+            : null;
 if (!result) {
   console.error('usage: client.ts handshake|paced|tcpnew|hold …');
   process.exit(2);

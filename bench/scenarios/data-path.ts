@@ -92,6 +92,7 @@ export async function dataPath(b: Bench, t: Timing, details: Record<string, unkn
 
   rows.push(...(await latency(b, t, details)));
   rows.push(await handshakes(b, t, details));
+  rows.push(await pairConnections(b, t, details));
   rows.push(...(await memory(b, t, idle, details)));
   return rows;
 }
@@ -114,7 +115,26 @@ async function latency(b: Bench, t: Timing, details: Record<string, unknown>): P
     target: '< 1 ms',
     pass: added(r) < 1 && r.failed === 0,
   });
-  return [row('HTTP', httpMode), row('TCP', tcpMode)];
+  const light = async (port: number) =>
+    runLoad<Paced>('client.ts', ['paced', String(port), '/1k', '100', String(t.pacedSeconds)], 60_000);
+  const lightDirect = await light(b.backendPort);
+  const lightNginx = await light(b.nginxClientPort);
+  const lightHttp = await light(b.ports.httpOut);
+  const lightTcp = await light(b.ports.tcpOut);
+  details['paced100'] = { direct: lightDirect, nginx: lightNginx, http: lightHttp, tcp: lightTcp };
+  const plus = (r: Paced) => +(r.p50Ms - lightDirect.p50Ms).toFixed(3);
+  return [
+    row('HTTP', httpMode),
+    row('TCP', tcpMode),
+    {
+      scenario: 'Added p50 at 100 req/s (below saturation), HTTP / TCP mode',
+      tether: `HTTP +${plus(lightHttp)} ms, TCP +${plus(lightTcp)} ms`,
+      baseline: `direct p50 ${lightDirect.p50Ms} ms; nginx pair +${plus(lightNginx)} ms`,
+      ratio: null,
+      target: '— (informational)',
+      pass: null,
+    },
+  ];
 }
 
 async function handshakes(b: Bench, t: Timing, details: Record<string, unknown>): Promise<Row> {
@@ -142,6 +162,25 @@ async function handshakes(b: Bench, t: Timing, details: Record<string, unknown>)
     ratio: tether.perSecond / nginx.perSecond,
     target: '≥ 0.8× nginx',
     pass: tether.perSecond / nginx.perSecond >= 0.8 && tether.failed === 0,
+  };
+}
+
+/** New plaintext connections per second through each pair (one mTLS connection between the hops each). */
+async function pairConnections(b: Bench, t: Timing, details: Record<string, unknown>): Promise<Row> {
+  type Hs = { ok: number; failed: number; perSecond: number; errors: string[] };
+  const run = (port: number) =>
+    runLoad<Hs>('client.ts', ['connect', String(port), String(t.handshakeSeconds), '8'], 60_000);
+  const nginx = await run(b.nginxClientPort);
+  const tether = await run(b.ports.tcpOut);
+  details['pairConnections'] = { nginx, tether };
+  return {
+    scenario:
+      '(4) New connections/s through the pair, TCP mode (GET /1k per connection; both resume TLS sessions)',
+    tether: `${fmt(tether.perSecond)}/s${tether.failed ? ` (${tether.failed} failed: ${tether.errors.join('; ')})` : ''}`,
+    baseline: `nginx pair ${fmt(nginx.perSecond)}/s`,
+    ratio: tether.perSecond / nginx.perSecond,
+    target: '— (informational)',
+    pass: null,
   };
 }
 

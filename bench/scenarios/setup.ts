@@ -79,7 +79,12 @@ async function nginxPair(mesh: Mesh, backendPort: number) {
 }
 
 /** Starts a sidecar pair in front of `backendPort` on `mesh`. */
-export async function startSidecarPair(mesh: Mesh, backendPort: number, ttl = '1h') {
+export async function startSidecarPair(
+  mesh: Mesh,
+  backendPort: number,
+  ttl = '1h',
+  env: NodeJS.ProcessEnv = {},
+) {
   const ports = { httpOut: 0, tcpOut: 0, httpIn: 0, tcpIn: 0 };
   for (const k of Object.keys(ports) as (keyof typeof ports)[]) ports[k] = await freePort();
   const orders = await startSidecar(
@@ -93,6 +98,7 @@ export async function startSidecarPair(mesh: Mesh, backendPort: number, ttl = '1
         `{ name: raw, listen: 127.0.0.1:${ports.tcpIn}, forward: 127.0.0.1:${backendPort}, protocol: tcp, allow: [${WEB}] }`,
       ],
     }),
+    { env },
   );
   const web = await startSidecar(
     sidecarYaml({
@@ -105,16 +111,17 @@ export async function startSidecarPair(mesh: Mesh, backendPort: number, ttl = '1
         `{ name: raw, listen: 127.0.0.1:${ports.tcpOut}, upstream: 127.0.0.1:${ports.tcpIn}, protocol: tcp, serverId: ${ORDERS} }`,
       ],
     }),
+    { env },
   );
   return { web, orders, ports };
 }
 
-export async function startBench(caYaml = ''): Promise<Bench> {
+export async function startBench(caYaml = '', env: NodeJS.ProcessEnv = {}): Promise<Bench> {
   const mesh = await startMesh(caYaml);
   const backendPort = await freePort();
   const backend = await startBackend(path.join(mesh.dir, 'backend'), backendPort);
   const pair = await nginxPair(mesh, backendPort);
-  const sidecars = await startSidecarPair(mesh, backendPort);
+  const sidecars = await startSidecarPair(mesh, backendPort, '1h', env);
   return {
     mesh,
     backend,
