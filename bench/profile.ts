@@ -35,7 +35,10 @@ function tally(p: Profile, key: (n: ProfileNode) => string, seconds: number): [s
   const byId = new Map(p.nodes.map((n) => [n.id, n]));
   const times: number[] = [];
   let t = 0;
-  for (const d of p.timeDeltas) times.push((t += d));
+  for (const d of p.timeDeltas) {
+    t += d;
+    times.push(t);
+  }
   const end = t - 700_000; // drain and exit
   const start = end - seconds * 1_000_000;
   const counts = new Map<string, number>();
@@ -50,13 +53,19 @@ function tally(p: Profile, key: (n: ProfileNode) => string, seconds: number): [s
 }
 
 /** Inclusive time of each function (a sample counts once per distinct function on its stack). */
-function inclusive(p: Profile & { nodes: (ProfileNode & { children?: number[] })[] }, seconds: number): [string, number][] {
+function inclusive(
+  p: Profile & { nodes: (ProfileNode & { children?: number[] })[] },
+  seconds: number,
+): [string, number][] {
   const parent = new Map<number, number>();
   for (const n of p.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
   const byId = new Map(p.nodes.map((n) => [n.id, n]));
   const times: number[] = [];
   let t = 0;
-  for (const d of p.timeDeltas) times.push((t += d));
+  for (const d of p.timeDeltas) {
+    t += d;
+    times.push(t);
+  }
   const end = t - 700_000;
   const start = end - seconds * 1_000_000;
   const counts = new Map<string, number>();
@@ -80,10 +89,13 @@ for (const file of readdirSync(dir).filter((f) => f.endsWith('.cpuprofile'))) {
   const profile = JSON.parse(readFileSync(path.join(dir, file), 'utf8')) as Profile;
   const seconds = Number(secondsArg) - 0.5;
   console.log(`\n${file}: by function (self time in the load window)`);
-  const fn = (n: ProfileNode) => `${n.callFrame.functionName || '(anonymous)'} ${short(n.callFrame.url)}:${n.callFrame.lineNumber}`;
-  for (const [k, pct] of tally(profile, fn, seconds).slice(0, 30)) console.log(`${pct.toFixed(1).padStart(5)}%  ${k}`);
+  const fn = (n: ProfileNode) =>
+    `${n.callFrame.functionName || '(anonymous)'} ${short(n.callFrame.url)}:${n.callFrame.lineNumber}`;
+  for (const [k, pct] of tally(profile, fn, seconds).slice(0, 30))
+    console.log(`${pct.toFixed(1).padStart(5)}%  ${k}`);
   console.log(`${file}: inclusive`);
-  for (const [k, pct] of inclusive(profile, seconds).slice(0, 45)) console.log(`${pct.toFixed(1).padStart(5)}%  ${k}`);
+  for (const [k, pct] of inclusive(profile, seconds).slice(0, 45))
+    console.log(`${pct.toFixed(1).padStart(5)}%  ${k}`);
   console.log(`${file}: by file`);
   for (const [k, pct] of tally(profile, (n) => short(n.callFrame.url), seconds).slice(0, 15))
     console.log(`${pct.toFixed(1).padStart(5)}%  ${k}`);

@@ -11,6 +11,10 @@ session.post('Profiler.setSamplingInterval', { interval: 500 });
 session.post('Profiler.start');
 process.on('exit', () => {
   session.post('Profiler.stop', (err, { profile }) => {
-    if (!err) fs.writeFileSync(path.join(process.env.TETHER_PROF_DIR, `${process.pid}.cpuprofile`), JSON.stringify(profile));
+    if (!err)
+      fs.writeFileSync(
+        path.join(process.env.TETHER_PROF_DIR, `${process.pid}.cpuprofile`),
+        JSON.stringify(profile),
+      );
   });
 });
