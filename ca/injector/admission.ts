@@ -75,10 +75,22 @@ export function readReview(body: unknown): { uid: string; pod: Pod; namespace: s
     pod['spec']['containers'].length === 0
   )
     throw invalid('request.object is not a Pod with spec.containers');
+  for (const c of [
+    ...pod['spec']['containers'],
+    ...(Array.isArray(pod['spec']['initContainers']) ? pod['spec']['initContainers'] : []),
+  ])
+    if (!isObject(c) || (c['volumeMounts'] !== undefined && !Array.isArray(c['volumeMounts'])))
+      throw invalid('every container must be an object whose volumeMounts, if set, is a list');
   for (const key of ['initContainers', 'volumes'] as const)
     if (pod['spec'][key] !== undefined && !Array.isArray(pod['spec'][key]))
       throw invalid(`spec.${key} is not a list`);
-  if (pod['metadata'] !== undefined && !isObject(pod['metadata'])) throw invalid('metadata is not an object');
+  const metadata = pod['metadata'];
+  if (metadata !== undefined && !isObject(metadata)) throw invalid('metadata is not an object');
+  for (const key of ['annotations', 'labels'] as const) {
+    const map = metadata?.[key];
+    if (map !== undefined && (!isObject(map) || Object.values(map).some((v) => typeof v !== 'string')))
+      throw invalid(`metadata.${key} must map names to strings`);
+  }
   const namespace = typeof req['namespace'] === 'string' ? req['namespace'] : '';
   return { uid: req['uid'], pod: pod as unknown as Pod, namespace };
 }

@@ -65,7 +65,7 @@ export function buildInjectionPatch(pod: PodShape, inj: Injection): PatchOperati
 
   pod.spec.containers.forEach((c, i) => {
     const mounts = c.volumeMounts;
-    if (mounts?.some((m) => m.mountPath === APP_RUN_MOUNT.mountPath)) return; // the app uses that path itself
+    if (mounts?.some((m) => m?.mountPath === APP_RUN_MOUNT.mountPath)) return; // the app uses that path itself
     appendAll(ops, `/spec/containers/${i}/volumeMounts`, mounts !== undefined, [APP_RUN_MOUNT]);
   });
   return ops;
