@@ -184,6 +184,25 @@ describe('loadCaConfig reports every problem at once', () => {
 });
 
 describe('loadCaConfig consistency', () => {
+  it('refuses kubernetes.jwksFile without kubernetes.issuer', () => {
+    const err = refusal(() =>
+      loadCaConfig(undefined, { dataDir: '/d', 'kubernetes.jwksFile': '/jwks.json' }),
+    );
+    expect(err.message).toMatch(/kubernetes\.jwksFile: needs kubernetes\.issuer/);
+  });
+
+  it('refuses a non-https Kubernetes issuer and malformed namespace names, naming the keys', () => {
+    const err = refusal(() =>
+      loadCaConfig(undefined, {
+        dataDir: '/d',
+        'kubernetes.issuer': 'http://kubernetes.default.svc',
+        'kubernetes.allowNamespaces': ['shop', 'Bad_NS'],
+      }),
+    );
+    expect(err.message).toMatch(/kubernetes\.issuer/);
+    expect(err.message).toMatch(/kubernetes\.allowNamespaces\.1/);
+  });
+
   it('refuses ttl.max shorter than ttl.default', () => {
     const err = refusal(() =>
       loadCaConfig(undefined, { dataDir: '/d', 'ttl.default': '2h', 'ttl.max': '1h' }),
