@@ -19,16 +19,16 @@ const quick = process.argv.includes('--quick');
 const T = quick
   ? {
       speed: 1,
-      ca: 3,
+      ca: 2,
       caClients: 2,
       caInFlight: 16,
-      wrk: 3,
-      paced: 3,
-      handshake: 3,
+      wrk: 2,
+      paced: 2,
+      handshake: 2,
       hold: 1000,
-      rotations: 6,
+      rotations: 4,
       tokens: 2,
-      cold: 3,
+      cold: 2,
     }
   : {
       speed: 3,
@@ -36,8 +36,8 @@ const T = quick
       caClients: 4,
       caInFlight: 32,
       wrk: 8,
-      paced: 6,
-      handshake: 8,
+      paced: 5,
+      handshake: 6,
       hold: 1000,
       rotations: 100,
       tokens: 5,
@@ -122,7 +122,13 @@ async function main(): Promise<number> {
     try {
       const rows = await dataPath(
         b,
-        { wrkSeconds: T.wrk, pacedSeconds: T.paced, handshakeSeconds: T.handshake, holdConnections: T.hold },
+        {
+          wrkSeconds: T.wrk,
+          pacedSeconds: T.paced,
+          handshakeSeconds: T.handshake,
+          holdConnections: T.hold,
+          lightLoad: !quick,
+        },
         report.details,
       );
       rows.push(await coldStart(b.mesh, T.cold, report.details));

@@ -23,13 +23,32 @@ export function runLoad<T>(script: string, args: string[], timeoutMs: number): P
   return runLoadAt<T>(path.join(BENCH_DIR, 'load', script), args, timeoutMs);
 }
 
+/** A load process that can be asked to finish early (SIGTERM: it prints its counts and exits). */
+export function startLoad<T>(
+  script: string,
+  args: string[],
+  timeoutMs: number,
+): { done: Promise<T>; finish(): void } {
+  let child: ReturnType<typeof spawn> | undefined;
+  const done = runLoadAt<T>(path.join(BENCH_DIR, 'load', script), args, timeoutMs, (c) => {
+    child = c;
+  });
+  return { done, finish: () => child?.kill('SIGTERM') };
+}
+
 /** Runs a TypeScript file in its own Node process (via tsx) and parses the last JSON line it prints. */
-export function runLoadAt<T>(file: string, args: string[], timeoutMs: number): Promise<T> {
+export function runLoadAt<T>(
+  file: string,
+  args: string[],
+  timeoutMs: number,
+  onSpawn?: (child: ReturnType<typeof spawn>) => void,
+): Promise<T> {
   const script = path.basename(file);
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', file, ...args], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
+    onSpawn?.(child);
     let out = '';
     let err = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));

@@ -13,6 +13,11 @@ import path from 'node:path';
 import tls from 'node:tls';
 
 const [mode, ...args] = process.argv.slice(2);
+// SIGTERM ends the run early (the harness has what it needs); the counts so far are printed.
+let stopping = false;
+process.on('SIGTERM', () => {
+  stopping = true;
+});
 const REQUEST = 'GET /1k HTTP/1.1\r\nHost: bench\r\nConnection: close\r\n\r\n';
 
 function pct(sorted: number[], p: number): number {
@@ -45,7 +50,7 @@ async function bounded(seconds: number, workers: number, once: () => Promise<voi
   const t0 = performance.now();
   await Promise.all(
     Array.from({ length: workers }, async () => {
-      while (Date.now() < end) {
+      while (Date.now() < end && !stopping) {
         try {
           await once();
           ok++;
@@ -108,7 +113,7 @@ async function paced(port: number, urlPath: string, rate: number, seconds: numbe
     const pending: Promise<void>[] = [];
     const t0 = performance.now();
     const total = Math.round(rate * secs);
-    for (let i = 0; i < total; i++) {
+    for (let i = 0; i < total && !stopping; i++) {
       const wait = t0 + (i * 1000) / rate - performance.now();
       if (wait > 1) await new Promise((r) => setTimeout(r, wait));
       pending.push(one());

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { startMesh } from '../../test/helpers/mesh.js';
 import { freePort } from '../../test/helpers/sidecar-process.js';
 import { startBackend } from '../lib/nginx.js';
-import { runLoad, sleep } from '../lib/procs.js';
+import { sleep, startLoad } from '../lib/procs.js';
 import { fmt, type Row } from '../lib/report.js';
 import { startSidecarPair } from './setup.js';
 
@@ -22,22 +22,24 @@ export async function rotation(rotations: number, details: Record<string, unknow
   ];
   const sidecars = pairs.flatMap((p) => [p.web, p.orders]);
   try {
-    const serials = await Promise.all(sidecars.map(async (s) => new Set([(await s.certs()).serial])));
-    const seen = () => serials.reduce((a, s) => a + s.size - 1, 0);
     // ~5 s per rotation per sidecar, four sidecars: bounded at twice the expected time.
     const seconds = Math.ceil((rotations * 5 * 2) / sidecars.length) + 10;
     const loads = pairs.flatMap((p) => [
-      runLoad<Counts>(
+      startLoad<Counts>(
         'client.ts',
-        ['paced', String(p.ports.httpOut), '/1k', '100', String(seconds)],
+        ['paced', String(p.ports.httpOut), '/1k', '100', String(seconds + 5)],
         (seconds + 30) * 1000,
       ),
-      runLoad<Counts>(
+      startLoad<Counts>(
         'client.ts',
-        ['tcpnew', String(p.ports.tcpOut), '50', String(seconds)],
+        ['tcpnew', String(p.ports.tcpOut), '50', String(seconds + 5)],
         (seconds + 30) * 1000,
       ),
     ]);
+    // Count only rotations that happen once every load process is sending.
+    await sleep(3000);
+    const serials = await Promise.all(sidecars.map(async (s) => new Set([(await s.certs()).serial])));
+    const seen = () => serials.reduce((a, s) => a + s.size - 1, 0);
     const t0 = Date.now();
     while (seen() < rotations && Date.now() - t0 < seconds * 1000) {
       await sleep(250);
@@ -45,8 +47,10 @@ export async function rotation(rotations: number, details: Record<string, unknow
       for (const [i, c] of now.entries()) serials[i]!.add(c.serial);
     }
     const elapsed = (Date.now() - t0) / 1000;
-    // The load processes run for their fixed time; their counts cover every rotation seen.
-    const counts = await Promise.all(loads);
+    // Traffic ran across every rotation seen; stop it (each load prints what it counted).
+    await sleep(1000);
+    for (const l of loads) l.finish();
+    const counts = await Promise.all(loads.map((l) => l.done));
     const ok = counts.reduce((a, c) => a + c.ok, 0);
     const failed = counts.reduce((a, c) => a + c.failed, 0);
     details['rotation'] = { rotations: seen(), seconds: elapsed, ok, failed, counts };
