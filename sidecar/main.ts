@@ -104,7 +104,10 @@ function createInbound(
     metrics,
     log: log.child({ listener: cfg.name }),
     tlsOptions,
-    ...(cfg.psd2Allow ? { psd2: { allow: cfg.psd2Allow, checkNow: cfg.protocol === 'tcp' } } : {}),
+    admitOptions: {
+      psd2: cfg.psd2Allow && { allow: cfg.psd2Allow, checkNow: cfg.protocol === 'tcp' },
+      fapi: cfg.tlsProfile === 'fapi',
+    },
   };
   const server: tls.Server = cfg.protocol === 'tcp' ? createTcpInbound(deps) : createHttpInbound(deps);
   server.maxConnections = cfg.maxConnections;
@@ -230,48 +233,52 @@ export async function runSidecar(
     tokenClients.stop();
   };
   const servers: { name: string; address: string; drain: Drainable; info: Omit<ListenerInfo, 'port'> }[] = [];
-  for (const cfg of config.inbound) {
-    servers.push({
-      name: `inbound.${cfg.name}`,
-      address: cfg.listen,
-      drain: drainable(createInbound(cfg, providerOf(cfg), metrics, log, clock)),
-      info: {
-        name: cfg.name,
-        direction: 'inbound',
-        listen: cfg.listen,
-        protocol: cfg.protocol,
-        target: cfg.forward,
-      },
-    });
-  }
-  for (const cfg of config.outbound) {
-    const provider = providerOf(cfg);
-    requireFapiKey(cfg, provider, 'outbound');
-    const contexts = contextsFor(provider);
-    const deps = {
-      cfg,
-      context: () => contexts(cfg.minTlsVersion, cfg.tlsProfile),
-      svid: () => provider.state().svid,
-      metrics,
-      log: log.child({ listener: cfg.name }),
-      ...(cfg.token ? { tokens: tokenClients.for(cfg.token, cfg.name, provider) } : {}),
-    };
-    const server = cfg.protocol === 'tcp' ? createTcpOutbound(deps) : createHttpOutbound(deps);
-    servers.push({
-      name: `outbound.${cfg.name}`,
-      address: cfg.listen,
-      drain: drainable(server),
-      info: {
-        name: cfg.name,
-        direction: 'outbound',
-        listen: cfg.listen,
-        protocol: cfg.protocol,
-        target: cfg.upstream,
-      },
-    });
-  }
+  // Building may fail (e.g. a fapi listener without an RSA key): cleaned up with listen failures below.
+  const build = () => {
+    for (const cfg of config.inbound) {
+      servers.push({
+        name: `inbound.${cfg.name}`,
+        address: cfg.listen,
+        drain: drainable(createInbound(cfg, providerOf(cfg), metrics, log, clock)),
+        info: {
+          name: cfg.name,
+          direction: 'inbound',
+          listen: cfg.listen,
+          protocol: cfg.protocol,
+          target: cfg.forward,
+        },
+      });
+    }
+    for (const cfg of config.outbound) {
+      const provider = providerOf(cfg);
+      requireFapiKey(cfg, provider, 'outbound');
+      const contexts = contextsFor(provider);
+      const deps = {
+        cfg,
+        context: () => contexts(cfg.minTlsVersion, cfg.tlsProfile),
+        svid: () => provider.state().svid,
+        metrics,
+        log: log.child({ listener: cfg.name }),
+        ...(cfg.token ? { tokens: tokenClients.for(cfg.token, cfg.name, provider) } : {}),
+      };
+      const server = cfg.protocol === 'tcp' ? createTcpOutbound(deps) : createHttpOutbound(deps);
+      servers.push({
+        name: `outbound.${cfg.name}`,
+        address: cfg.listen,
+        drain: drainable(server),
+        info: {
+          name: cfg.name,
+          direction: 'outbound',
+          listen: cfg.listen,
+          protocol: cfg.protocol,
+          target: cfg.upstream,
+        },
+      });
+    }
+  };
   const ports: Record<string, number> = {};
   try {
+    build();
     for (const s of servers) {
       ports[s.name] = await listen(s.drain.server, s.address, s.name);
       listeners.push({ ...s.info, port: ports[s.name]! });

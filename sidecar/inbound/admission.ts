@@ -1,7 +1,7 @@
 // Decides, once per connection right after the handshake, whether an inbound peer may talk to
 // the workload: a certificate that verified against the bundle, an X.509-SVID, an allowed ID.
 // Refusals are counted and logged with the reason.
-import { createHash } from 'node:crypto';
+import { createHash, X509Certificate } from 'node:crypto';
 import type { TLSSocket } from 'node:tls';
 import type { Logger } from '../../common/logging.js';
 import type { SidecarMetrics } from '../admin/metrics.js';
@@ -39,15 +39,31 @@ function admitPsd2(raw: Buffer, sha256: string, p: Psd2Admission): Admission {
 }
 
 /** Verifies the peer of a freshly handshaken socket and checks it against the allow list. */
+/** Listener features beyond SPIFFE admission. */
+export interface AdmitOptions {
+  readonly psd2?: Psd2Admission | undefined;
+  /** FAPI: peers' RSA keys must have 2048 bits or more (OpenSSL only says "unspecified"). */
+  readonly fapi?: boolean;
+}
+
+/** The FAPI key-size rule for a peer certificate: RSA ≥ 2048 bits. */
+function peerKeyTooSmall(raw: Buffer): boolean {
+  const key = new X509Certificate(raw).publicKey;
+  const bits = key.asymmetricKeyDetails?.modulusLength;
+  return (key.asymmetricKeyType === 'rsa' || key.asymmetricKeyType === 'rsa-pss') && (bits ?? 0) < 2048;
+}
+
 export function admit(
   socket: TLSSocket,
   allow: AllowList,
   ready: () => boolean,
-  psd2?: Psd2Admission,
+  o: AdmitOptions = {},
 ): Admission {
+  const psd2 = o.psd2;
   if (!ready()) return { ok: false, reason: 'sidecar_not_ready', status: 'handshake' };
   const raw = socket.getPeerCertificate()?.raw;
   if (!raw) return { ok: false, reason: 'no_client_certificate', status: 'handshake' };
+  if (o.fapi && peerKeyTooSmall(raw)) return { ok: false, reason: 'peer_key_too_small', status: 'handshake' };
   if (!socket.authorized) {
     return {
       ok: false,

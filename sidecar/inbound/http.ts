@@ -12,7 +12,7 @@ import { xfccValue } from '../net/http-headers.js';
 import { type ProxyRequest, type ProxyResponse, proxyHttp, replyText } from '../net/http-proxy.js';
 import { countConnection } from '../net/pipe.js';
 import { checkRule, ruleFor } from '../psd2/psd2-allow.js';
-import { type Admission, admit, type Psd2Admission, recordAdmission } from './admission.js';
+import { type Admission, type AdmitOptions, admit, recordAdmission } from './admission.js';
 import type { AllowList } from './allow.js';
 import { PSD2_HEADERS } from './psd2-peer.js';
 import { passesTokenGate, type TokenGate } from './token-gate.js';
@@ -27,8 +27,8 @@ export interface HttpInboundDeps {
   readonly tlsOptions: tls.SecureContextOptions;
   /** Present when the listener has `token`: every request must carry a valid bound token. */
   readonly tokenGate?: TokenGate;
-  /** Present when the listener admits by PSD2 facts. */
-  readonly psd2?: Psd2Admission;
+  /** PSD2 admission (its rules are applied per request, by path) and the FAPI key rule. */
+  readonly admitOptions?: AdmitOptions;
 }
 
 /** Identity headers only the sidecar may set: client-sent copies never reach the workload. */
@@ -62,7 +62,7 @@ export function createHttpInbound(d: HttpInboundDeps): http2.Http2SecureServer {
   });
   server.prependListener('secureConnection', (socket: tls.TLSSocket) => {
     socket.setNoDelay(true);
-    const a = admit(socket, d.allow, d.ready, d.psd2);
+    const a = admit(socket, d.allow, d.ready, d.admitOptions);
     recordAdmission(a, d.cfg, d.metrics, d.log, socket.remoteAddress);
     if (!a.ok && a.status === 'handshake') {
       socket.destroy();
@@ -93,8 +93,9 @@ export function createHttpInbound(d: HttpInboundDeps): http2.Http2SecureServer {
       );
       return;
     }
+    const psd2 = d.admitOptions?.psd2;
     const psd2Refusal =
-      d.psd2 && a.peer.psd2 && checkRule(ruleFor(d.psd2.allow, req.url ?? '/'), a.peer.psd2.facts);
+      psd2 && a.peer.psd2 && checkRule(ruleFor(psd2.allow, req.url ?? '/'), a.peer.psd2.facts);
     if (psd2Refusal) {
       d.metrics.authzDenied.inc({ listener: d.cfg.name, reason: psd2Refusal.reason });
       d.log.warn(

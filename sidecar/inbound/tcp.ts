@@ -6,7 +6,7 @@ import type { Logger } from '../../common/logging.js';
 import type { SidecarMetrics } from '../admin/metrics.js';
 import type { InboundConfig } from '../config/load.js';
 import { pipeBothWays } from '../net/pipe.js';
-import { admit, type Psd2Admission, recordAdmission } from './admission.js';
+import { type AdmitOptions, admit, recordAdmission } from './admission.js';
 import type { AllowList } from './allow.js';
 
 export interface InboundDeps {
@@ -16,7 +16,7 @@ export interface InboundDeps {
   readonly metrics: SidecarMetrics;
   readonly log: Logger;
   readonly tlsOptions: tls.SecureContextOptions;
-  readonly psd2?: Psd2Admission;
+  readonly admitOptions?: AdmitOptions;
 }
 
 export function createTcpInbound(d: InboundDeps): tls.Server {
@@ -29,7 +29,7 @@ export function createTcpInbound(d: InboundDeps): tls.Server {
     handshakeTimeout: d.cfg.handshakeTimeoutMs,
   });
   server.on('secureConnection', (socket: tls.TLSSocket) => {
-    const a = admit(socket, d.allow, d.ready, d.psd2);
+    const a = admit(socket, d.allow, d.ready, d.admitOptions);
     recordAdmission(a, d.cfg, d.metrics, d.log, socket.remoteAddress);
     if (!a.ok) {
       socket.destroy();
