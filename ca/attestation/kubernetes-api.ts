@@ -30,6 +30,10 @@ export interface KubernetesApi {
     labels: Record<string, string>,
     resourceVersion: string | undefined,
   ): Promise<void>;
+  /** The caBundle (base64 PEM) of each webhook of a MutatingWebhookConfiguration, or null if absent. */
+  readWebhookCaBundles(name: string): Promise<(string | undefined)[] | null>;
+  /** Sets every webhook's caBundle (read-modify-replace, so a concurrent edit conflicts). */
+  writeWebhookCaBundles(name: string, caBundle: string): Promise<void>;
 }
 
 function statusCode(err: unknown): number | undefined {
@@ -44,6 +48,7 @@ export async function connectKubernetes(): Promise<KubernetesApi> {
   kc.loadFromDefault();
   const auth = kc.makeApiClient(k8s.AuthenticationV1Api);
   const core = kc.makeApiClient(k8s.CoreV1Api);
+  const admission = kc.makeApiClient(k8s.AdmissionregistrationV1Api);
   return {
     async tokenReview(token, audiences) {
       const review = await auth.createTokenReview({
@@ -84,6 +89,20 @@ export async function connectKubernetes(): Promise<KubernetesApi> {
       };
       if (resourceVersion === undefined) await core.createNamespacedConfigMap({ namespace, body });
       else await core.replaceNamespacedConfigMap({ namespace, name, body });
+    },
+    async readWebhookCaBundles(name) {
+      try {
+        const config = await admission.readMutatingWebhookConfiguration({ name });
+        return (config.webhooks ?? []).map((w) => w.clientConfig.caBundle);
+      } catch (err) {
+        if (statusCode(err) === 404) return null;
+        throw err;
+      }
+    },
+    async writeWebhookCaBundles(name, caBundle) {
+      const config = await admission.readMutatingWebhookConfiguration({ name });
+      for (const w of config.webhooks ?? []) w.clientConfig.caBundle = caBundle;
+      await admission.replaceMutatingWebhookConfiguration({ name, body: config });
     },
   };
 }

@@ -212,6 +212,12 @@ export const CA_SETTINGS: readonly SettingDoc[] = [
       'Inject a native sidecar (init container with `restartPolicy: Always`, Kubernetes ≥ 1.29); `false` injects a regular container for older clusters.',
   },
   {
+    key: 'kubernetes.injector.webhookConfiguration',
+    default: 'tether-injector',
+    description:
+      "The MutatingWebhookConfiguration whose webhooks' `caBundle` the CA keeps equal to the trust bundle (when both `kubernetes.publishBundle` and `kubernetes.injector.listen` are set).",
+  },
+  {
     key: 'log.level',
     default: 'info',
     flag: '--log-level',

@@ -67,6 +67,7 @@ describe('loadCaConfig defaults', () => {
           image: 'tether:latest',
           caAddress: 'tether-ca.tether-system.svc:8443',
           nativeSidecar: true,
+          webhookConfiguration: 'tether-injector',
         },
       },
     });

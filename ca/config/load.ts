@@ -46,6 +46,8 @@ export interface KubernetesConfig {
     readonly image: string;
     readonly caAddress: string;
     readonly nativeSidecar: boolean;
+    /** MutatingWebhookConfiguration whose caBundle the CA keeps current (with publishBundle). */
+    readonly webhookConfiguration: string;
   };
 }
 

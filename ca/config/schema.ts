@@ -42,6 +42,7 @@ const kubernetesSchema = z
           'tether-ca.tether-system.svc:8443',
         ),
         nativeSidecar: z.boolean().default(true),
+        webhookConfiguration: z.string().min(1).default('tether-injector'),
       })
       .strict()
       .prefault({}),

@@ -36,6 +36,7 @@ afterAll(async () => {
 beforeEach(() => {
   fake.namespaces.clear();
   fake.configMaps.clear();
+  fake.webhookConfigurations.clear();
   fake.forbidden.clear();
   fake.requests.length = 0;
   fake.namespaces.set('shop', { 'tether.io/inject': 'enabled' });
@@ -47,7 +48,7 @@ beforeEach(() => {
 describe('BundlePublisher', () => {
   it('creates the tether-trust-bundle ConfigMap in every enabled namespace and nowhere else', async () => {
     const result = await publisher().sync();
-    expect(result).toEqual({ written: ['shop', 'billing'], unchanged: [], failed: [] });
+    expect(result).toEqual({ written: ['shop', 'billing'], unchanged: [], failed: [], webhook: null });
     expect([...fake.configMaps.keys()].sort()).toEqual([
       'billing/tether-trust-bundle',
       'shop/tether-trust-bundle',
@@ -60,7 +61,12 @@ describe('BundlePublisher', () => {
   it('writes nothing when the ConfigMaps already hold the bundle', async () => {
     await publisher().sync();
     fake.requests.length = 0;
-    expect(await publisher().sync()).toEqual({ written: [], unchanged: ['shop', 'billing'], failed: [] });
+    expect(await publisher().sync()).toEqual({
+      written: [],
+      unchanged: ['shop', 'billing'],
+      failed: [],
+      webhook: null,
+    });
     expect(writes()).toEqual([]);
   });
 
@@ -88,7 +94,12 @@ describe('BundlePublisher', () => {
 
   it('keeps publishing to the other namespaces when one forbids it (no RoleBinding)', async () => {
     fake.forbidden.add('shop');
-    expect(await publisher().sync()).toEqual({ written: ['billing'], unchanged: [], failed: ['shop'] });
+    expect(await publisher().sync()).toEqual({
+      written: ['billing'],
+      unchanged: [],
+      failed: ['shop'],
+      webhook: null,
+    });
   });
 
   it('publishes to a namespace enabled after the last sync', async () => {
@@ -98,6 +109,7 @@ describe('BundlePublisher', () => {
       written: ['payments'],
       unchanged: ['shop', 'billing'],
       failed: [],
+      webhook: null,
     });
   });
 
@@ -107,7 +119,7 @@ describe('BundlePublisher', () => {
       bundle: () => bundle,
       log,
     });
-    expect(await down.sync()).toEqual({ written: [], unchanged: [], failed: [] });
+    expect(await down.sync()).toEqual({ written: [], unchanged: [], failed: [], webhook: null });
   });
 
   it('coalesces syncs requested while one runs into one more run', async () => {
@@ -117,4 +129,67 @@ describe('BundlePublisher', () => {
     await p.idle();
     expect(fake.requests.filter((r) => r.path === '/api/v1/namespaces')).toHaveLength(2);
   });
+
+  it('keeps the injection webhook caBundle equal to the bundle, preserving the rest of the object', async () => {
+    fake.webhookConfigurations.set('tether-injector', webhookConfiguration());
+    const p = new BundlePublisher({
+      api: async () => api,
+      bundle: () => bundle,
+      log,
+      webhookConfiguration: 'tether-injector',
+    });
+    expect((await p.sync()).webhook).toBe('written');
+    const stored = fake.webhookConfigurations.get('tether-injector')!;
+    for (const w of stored['webhooks']) {
+      expect(Buffer.from(w.clientConfig.caBundle, 'base64').toString()).toBe(bundle.pem);
+      expect(w.clientConfig.service).toEqual({
+        name: 'tether-injector',
+        namespace: 'tether-system',
+        path: '/inject',
+        port: 443,
+      });
+    }
+    expect(stored['webhooks'].map((w: { name: string }) => w.name)).toEqual([
+      'namespace.inject.tether.io',
+      'pod.inject.tether.io',
+    ]);
+    fake.requests.length = 0;
+    expect((await p.sync()).webhook).toBe('unchanged');
+    expect(writes()).toEqual([]);
+    bundle = { pem: `${bundle.pem}${bundle.pem}`, sequence: 2 };
+    expect((await p.sync()).webhook).toBe('written');
+  });
+
+  it('reports a missing webhook configuration without failing the ConfigMaps', async () => {
+    const p = new BundlePublisher({
+      api: async () => api,
+      bundle: () => bundle,
+      log,
+      webhookConfiguration: 'tether-injector',
+    });
+    expect(await p.sync()).toEqual({
+      written: ['shop', 'billing'],
+      unchanged: [],
+      failed: [],
+      webhook: 'missing',
+    });
+  });
 });
+
+function webhookConfiguration() {
+  const hook = (name: string) => ({
+    name,
+    admissionReviewVersions: ['v1'],
+    sideEffects: 'None',
+    clientConfig: {
+      service: { name: 'tether-injector', namespace: 'tether-system', path: '/inject', port: 443 },
+    },
+    rules: [{ operations: ['CREATE'], apiGroups: [''], apiVersions: ['v1'], resources: ['pods'] }],
+  });
+  return {
+    apiVersion: 'admissionregistration.k8s.io/v1',
+    kind: 'MutatingWebhookConfiguration',
+    metadata: { name: 'tether-injector', resourceVersion: '7' },
+    webhooks: [hook('namespace.inject.tether.io'), hook('pod.inject.tether.io')],
+  };
+}

@@ -1,6 +1,7 @@
 // Publishes the trust bundle to a `tether-trust-bundle` ConfigMap in every namespace labelled
-// tether.io/inject=enabled, so injected sidecars can mount it. Runs when the bundle changes and
-// periodically (new namespaces, edited ConfigMaps); writes only what differs.
+// tether.io/inject=enabled, so injected sidecars can mount it, and as the caBundle of the injection
+// webhook's configuration. Runs when the bundle changes and periodically (new namespaces, edited
+// objects); writes only what differs.
 import type { Logger } from '../../common/logging.js';
 import type { KubernetesApi } from '../attestation/kubernetes-api.js';
 import { BUNDLE_CONFIGMAP, BUNDLE_KEY } from './pod-layout.js';
@@ -20,12 +21,16 @@ export interface SyncResult {
   readonly written: string[];
   readonly unchanged: string[];
   readonly failed: string[];
+  /** What happened to the webhook configuration's caBundle (null: not managed). */
+  webhook: 'written' | 'unchanged' | 'missing' | 'failed' | null;
 }
 
 export interface BundlePublisherOptions {
   readonly api: () => Promise<KubernetesApi>;
   readonly bundle: () => PublishedBundle;
   readonly log: Logger;
+  /** MutatingWebhookConfiguration whose caBundle is kept equal to the bundle, if any. */
+  readonly webhookConfiguration?: string | null;
 }
 
 /** The ConfigMap data for a bundle. */
@@ -78,7 +83,7 @@ export class BundlePublisher {
   }
 
   private async syncOnce(): Promise<SyncResult> {
-    const result: SyncResult = { written: [], unchanged: [], failed: [] };
+    const result: SyncResult = { written: [], unchanged: [], failed: [], webhook: null };
     const bundle = this.o.bundle();
     const desired = bundleData(bundle);
     let namespaces: string[];
@@ -93,6 +98,8 @@ export class BundlePublisher {
       );
       return result;
     }
+    if (this.o.webhookConfiguration)
+      result.webhook = await this.syncWebhook(api, this.o.webhookConfiguration, bundle);
     for (const namespace of namespaces) {
       try {
         const current = await api.readConfigMap(namespace, BUNDLE_CONFIGMAP);
@@ -122,5 +129,31 @@ export class BundlePublisher {
         'trust bundle ConfigMap published',
       );
     return result;
+  }
+
+  /** Keeps every webhook's caBundle equal to the mesh roots (the injector's certificate chains to them). */
+  private async syncWebhook(
+    api: KubernetesApi,
+    name: string,
+    bundle: PublishedBundle,
+  ): Promise<SyncResult['webhook']> {
+    const caBundle = Buffer.from(bundle.pem).toString('base64');
+    try {
+      const current = await api.readWebhookCaBundles(name);
+      if (current === null) {
+        this.o.log.warn({ webhookConfiguration: name }, 'the injection webhook configuration does not exist');
+        return 'missing';
+      }
+      if (current.every((c) => c === caBundle)) return 'unchanged';
+      await api.writeWebhookCaBundles(name, caBundle);
+      this.o.log.info({ webhookConfiguration: name, sequence: bundle.sequence }, 'webhook caBundle updated');
+      return 'written';
+    } catch (err) {
+      this.o.log.error(
+        { webhookConfiguration: name, err: (err as Error).message },
+        'cannot update the webhook caBundle',
+      );
+      return 'failed';
+    }
   }
 }

@@ -44,7 +44,12 @@ export async function startKubernetes(
       pem: certsToPem(d.authority.bundle().roots),
       sequence: d.authority.bundle().sequence,
     });
-    publisher = new BundlePublisher({ api: d.api, bundle, log: d.log.child({ module: 'bundle-publisher' }) });
+    publisher = new BundlePublisher({
+      api: d.api,
+      bundle,
+      log: d.log.child({ module: 'bundle-publisher' }),
+      webhookConfiguration: k.injector.listen ? k.injector.webhookConfiguration : null,
+    });
     d.authority.onChange((c) => {
       if (c.bundleChanged) void publisher?.sync();
     });

@@ -1,7 +1,8 @@
 // An in-process stand-in for the few Kubernetes API endpoints Tether calls, served over real
 // HTTPS with bearer-token auth, so @kubernetes/client-node talks to it exactly as to an API
 // server: namespace list with label selector, ConfigMap get/create/replace (with resourceVersion
-// conflicts and per-namespace 403s, as RBAC would answer) and TokenReview.
+// conflicts and per-namespace 403s, as RBAC would answer), MutatingWebhookConfiguration get/replace
+// and TokenReview.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
@@ -25,6 +26,7 @@ export interface FakeKubeApi {
   readonly kubeconfig: string;
   readonly namespaces: Map<string, Record<string, string>>;
   readonly configMaps: Map<string, Json>;
+  readonly webhookConfigurations: Map<string, Json>;
   /** Namespaces where ConfigMap writes answer 403 (no RoleBinding there). */
   readonly forbidden: Set<string>;
   /** Decides TokenReviews; default: not authenticated. */
@@ -53,9 +55,21 @@ export async function startFakeKubeApi(dir: string): Promise<FakeKubeApi> {
   const api: Omit<FakeKubeApi, 'url' | 'kubeconfig' | 'close'> = {
     namespaces: new Map(),
     configMaps: new Map(),
+    webhookConfigurations: new Map(),
     forbidden: new Set(),
     reviewToken: () => ({ authenticated: false, error: 'token not recognised' }),
     requests: [],
+  };
+  const webhookConfiguration = (method: string, name: string, body: Json | null): [number, Json] => {
+    const existing = api.webhookConfigurations.get(name);
+    if (!existing) return [404, status(404, 'NotFound', `mutatingwebhookconfigurations "${name}" not found`)];
+    if (method === 'GET') return [200, existing];
+    if (method !== 'PUT') return [405, status(405, 'MethodNotAllowed', method)];
+    if (existing['metadata'].resourceVersion !== body?.['metadata']?.resourceVersion)
+      return [409, status(409, 'Conflict', 'the object has been modified')];
+    const stored = { ...body, metadata: { ...body?.['metadata'], resourceVersion: String(++version) } };
+    api.webhookConfigurations.set(name, stored);
+    return [200, stored];
   };
   const route = (method: string, url: URL, body: Json | null): [number, Json] => {
     const p = url.pathname;
@@ -69,6 +83,10 @@ export async function startFakeKubeApi(dir: string): Promise<FakeKubeApi> {
       const spec = body?.['spec'] ?? {};
       return [201, { ...body, status: api.reviewToken(spec.token, spec.audiences ?? []) }];
     }
+    const hook = /^\/apis\/admissionregistration\.k8s\.io\/v1\/mutatingwebhookconfigurations\/([^/]+)$/.exec(
+      p,
+    );
+    if (hook) return webhookConfiguration(method, hook[1]!, body);
     const m = /^\/api\/v1\/namespaces\/([^/]+)\/configmaps(?:\/([^/]+))?$/.exec(p);
     if (!m) return [404, status(404, 'NotFound', `no route ${p}`)];
     const [, ns, name] = m as unknown as [string, string, string | undefined];

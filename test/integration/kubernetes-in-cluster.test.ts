@@ -1,7 +1,7 @@
 // `tether ca serve` as it runs in a cluster, against a fake Kubernetes API over real HTTPS
 // (reached through @kubernetes/client-node via KUBECONFIG, as in-cluster config would): TokenReview
-// attestation, and the trust-bundle ConfigMap published to enabled namespaces and updated when
-// `tether ca rotate --root` changes the bundle.
+// attestation, and the trust-bundle ConfigMap (and the injection webhook's caBundle) published and
+// updated when `tether ca rotate --root` changes the bundle.
 import path from 'node:path';
 import { status } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -44,6 +44,10 @@ async function waitFor(cond: () => boolean, timeoutMs = 15_000): Promise<void> {
 }
 
 const bundleIn = (ns: string) => fake.configMaps.get(`${ns}/tether-trust-bundle`)?.['data'];
+const webhookCaBundle = () => {
+  const b = fake.webhookConfigurations.get('tether-injector')?.['webhooks'][0].clientConfig.caBundle;
+  return b ? Buffer.from(b, 'base64').toString('utf8') : undefined;
+};
 
 beforeAll(async () => {
   work = tempDir();
@@ -52,6 +56,19 @@ beforeAll(async () => {
   fake.namespaces.set('billing', { 'tether.io/inject': 'enabled' });
   fake.namespaces.set('default', {});
   fake.forbidden.add('billing');
+  fake.webhookConfigurations.set('tether-injector', {
+    apiVersion: 'admissionregistration.k8s.io/v1',
+    kind: 'MutatingWebhookConfiguration',
+    metadata: { name: 'tether-injector', resourceVersion: '1' },
+    webhooks: [
+      {
+        name: 'namespace.inject.tether.io',
+        admissionReviewVersions: ['v1'],
+        sideEffects: 'None',
+        clientConfig: { service: { name: 'tether-injector', namespace: 'tether-system', path: '/inject' } },
+      },
+    ],
+  });
   fake.reviewToken = (token, audiences) => {
     reviewed.push({ token, audiences });
     const pod = {
@@ -75,7 +92,10 @@ beforeAll(async () => {
     return { authenticated: false, error: '[invalid bearer token, token lookup failed]' };
   };
   dataDir = await initCa('cluster.local');
-  const config = writeConfig(work, 'kubernetes:\n  tokenReview: true\n  publishBundle: true\n');
+  const config = writeConfig(
+    work,
+    'kubernetes:\n  tokenReview: true\n  publishBundle: true\n  injector:\n    listen: 127.0.0.1:0\n',
+  );
   ca = await startCa({ dataDir, config, env: { KUBECONFIG: fake.kubeconfig } });
 });
 
@@ -121,6 +141,8 @@ describe('trust-bundle ConfigMap', () => {
     expect(fromPem(bundleIn('shop')!['bundle.pem'])).toEqual(fromPem(ca.bundlePem));
     expect(fake.configMaps.has('default/tether-trust-bundle')).toBe(false);
     expect(fake.configMaps.has('billing/tether-trust-bundle')).toBe(false);
+    await waitFor(() => webhookCaBundle() !== undefined);
+    expect(fromPem(webhookCaBundle()!)).toEqual(fromPem(ca.bundlePem));
     await waitFor(() => ca.logs().some((l) => l['namespace'] === 'billing' && l['level'] === 50));
   });
 
@@ -132,5 +154,7 @@ describe('trust-bundle ConfigMap', () => {
     expect(roots).toHaveLength(2);
     const now = fromPem(`${await tetherOk(['ca', 'bundle', '--data-dir', dataDir])}\n`);
     expect(roots).toEqual(now);
+    await waitFor(() => fromPem(webhookCaBundle() ?? '').length === 2);
+    expect(fromPem(webhookCaBundle()!)).toEqual(now);
   });
 });

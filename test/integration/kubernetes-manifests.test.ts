@@ -121,7 +121,7 @@ describe('the control plane', () => {
 
   it('routes the webhook to POST /inject on the CA pod port the injector listens on', () => {
     const config = loadCaConfig(caConfigFile(), {});
-    const hook = find(base, 'MutatingWebhookConfiguration', 'tether-injector');
+    const hook = find(base, 'MutatingWebhookConfiguration', config.kubernetes.injector.webhookConfiguration);
     const svc = find(base, 'Service', 'tether-injector');
     const ca = find(base, 'Deployment', 'tether-ca')['spec'].template.spec.containers[0];
     for (const w of hook['webhooks']) {
@@ -142,11 +142,17 @@ describe('the control plane', () => {
     );
   });
 
-  it('grants the CA only tokenreviews create, namespace reads and the one bundle ConfigMap', () => {
+  it('grants the CA only tokenreviews create, namespace reads, its webhook configuration and the bundle ConfigMap', () => {
     const rules = (name: string) => find(base, 'ClusterRole', name)['rules'] as Json[];
     expect(rules('tether-ca')).toEqual([
       { apiGroups: ['authentication.k8s.io'], resources: ['tokenreviews'], verbs: ['create'] },
       { apiGroups: [''], resources: ['namespaces'], verbs: ['get', 'list', 'watch'] },
+      {
+        apiGroups: ['admissionregistration.k8s.io'],
+        resources: ['mutatingwebhookconfigurations'],
+        resourceNames: [loadCaConfig(caConfigFile(), {}).kubernetes.injector.webhookConfiguration],
+        verbs: ['get', 'update'],
+      },
     ]);
     const publisher = rules('tether-trust-bundle-publisher');
     expect(publisher.flatMap((r) => r.resources)).toEqual(['configmaps', 'configmaps']);
