@@ -1,12 +1,13 @@
-// `npm run bench [-- --quick] [--only NAME]`: runs every scenario with its baseline in the same run and writes
+// `npm run bench [-- --quick] [--only NAME [--update]]`: runs every scenario with its baseline in the same run and writes
 // bench/report.md and bench/report.json. Exits 1 only when the harness itself breaks (a scenario
 // throws), never because a ratio misses its target: CI runs --quick as a smoke check.
 import 'reflect-metadata';
 import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { REPO_ROOT } from '../test/helpers/ca-process.js';
 import { NGINX, nginxAvailable } from './lib/nginx.js';
+import { BENCH_DIR } from './lib/procs.js';
 import { machineInfo, type Report, type Row, toMarkdown, writeReport } from './lib/report.js';
 import { caIssuance, type OpensslSpeed, opensslSpeed } from './scenarios/ca.js';
 import { dataPath } from './scenarios/data-path.js';
@@ -144,7 +145,20 @@ async function main(): Promise<number> {
     'Load generators (wrk, bench/load/client.ts, bench/tokens.ts) run as separate processes on the same 2 cores as the proxies; every run is bounded in time.',
     'nginx runs one worker per instance (the pair is two instances), matching one single-threaded sidecar per hop.',
   );
-  if (only) {
+  if (only && process.argv.includes('--update')) {
+    // Replace the matching rows of the last report (e.g. a scenario whose code landed later).
+    const prev = JSON.parse(readFileSync(path.join(BENCH_DIR, 'report.json'), 'utf8')) as Report;
+    const same = (a: Row, b: Row) => a.scenario.slice(0, 20) === b.scenario.slice(0, 20);
+    const rows = prev.rows.map((r) => report.rows.find((n) => same(n, r)) ?? r);
+    rows.push(...report.rows.filter((n) => !prev.rows.some((r) => same(n, r))));
+    writeReport({
+      ...prev,
+      rows,
+      details: { ...prev.details, ...report.details },
+      notes: [...prev.notes, `Rows of step "${only}" re-measured ${report.date} (--only ${only} --update).`],
+      errors: [...prev.errors, ...report.errors],
+    });
+  } else if (only) {
     // A partial run prints its rows and leaves the committed report alone.
     process.stdout.write(`${toMarkdown(report)}\n${JSON.stringify(report.details, null, 1)}\n`);
   } else {
