@@ -71,6 +71,44 @@ describe('admit', () => {
     });
   });
 
+  it('refuses pods whose containers use a port the sidecar needs, naming the container', () => {
+    const clash = pod(
+      { containers: [{ name: 'app', image: 'a', ports: [{ containerPort: 15006 }] }] },
+      { annotations: { 'tether.io/inbound': '8080' } },
+    );
+    expect(admit(review(clash), settings())).toMatchObject({
+      decision: 'denied',
+      reason: expect.stringMatching(/container app uses port 15006/),
+    });
+    const self = pod({}, { annotations: { 'tether.io/inbound': '15000' } });
+    expect(admit(review(self), settings())).toMatchObject({
+      decision: 'denied',
+      reason: expect.stringMatching(/port 15000 is one the sidecar itself/),
+    });
+    const fine = pod(
+      { containers: [{ name: 'app', image: 'a', ports: [{ containerPort: 15007 }] }] },
+      { annotations: { 'tether.io/inbound': '8080' } },
+    );
+    expect(admit(review(fine), settings()).decision).toBe('injected');
+  });
+
+  it('never fails internally on containers with arbitrary fields', () => {
+    const container = fc.dictionary(
+      fc.constantFrom('name', 'image', 'ports', 'volumeMounts'),
+      fc.jsonValue(),
+    );
+    fc.assert(
+      fc.property(fc.array(container, { minLength: 1, maxLength: 3 }), (containers) => {
+        const out = admit(
+          review({ metadata: { annotations: { 'tether.io/inbound': '8080' } }, spec: { containers } }),
+          settings(),
+        );
+        expect(out.reason).not.toBe('internal error');
+      }),
+      { numRuns: 300 },
+    );
+  });
+
   it('never throws: any JSON body becomes a decision', () => {
     fc.assert(
       fc.property(fc.jsonValue(), (body) => {

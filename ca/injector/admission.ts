@@ -1,9 +1,9 @@
 // AdmissionReview v1 handling: validate the review, decide whether the pod gets a sidecar
 // (opt-out, already injected, hostNetwork) and answer with a JSON patch or a clear denial.
 import { asTetherError, TetherError } from '../../common/errors.js';
-import { ANNOTATION, planSidecar } from './annotations.js';
+import { ANNOTATION, planSidecar, type SidecarPlan } from './annotations.js';
 import { buildInjectionPatch, type PatchOperation, type PodShape } from './patch.js';
-import { SIDECAR_NAME } from './pod-layout.js';
+import { MESH, SIDECAR_NAME } from './pod-layout.js';
 import { sidecarConfigYaml } from './sidecar-config.js';
 import { sidecarContainer, sidecarVolumes } from './sidecar-container.js';
 
@@ -45,6 +45,7 @@ interface Pod extends PodShape {
     readonly containers: readonly {
       readonly name?: string;
       readonly volumeMounts?: readonly { readonly mountPath?: string }[];
+      readonly ports?: readonly ({ readonly containerPort?: unknown } | null)[];
     }[];
   };
 }
@@ -79,8 +80,8 @@ export function readReview(body: unknown): { uid: string; pod: Pod; namespace: s
     ...pod['spec']['containers'],
     ...(Array.isArray(pod['spec']['initContainers']) ? pod['spec']['initContainers'] : []),
   ])
-    if (!isObject(c) || (c['volumeMounts'] !== undefined && !Array.isArray(c['volumeMounts'])))
-      throw invalid('every container must be an object whose volumeMounts, if set, is a list');
+    if (!isObject(c) || ['volumeMounts', 'ports'].some((k) => c[k] !== undefined && !Array.isArray(c[k])))
+      throw invalid('every container must be an object whose volumeMounts and ports, if set, are lists');
   for (const key of ['initContainers', 'volumes'] as const)
     if (pod['spec'][key] !== undefined && !Array.isArray(pod['spec'][key]))
       throw invalid(`spec.${key} is not a list`);
@@ -93,6 +94,29 @@ export function readReview(body: unknown): { uid: string; pod: Pod; namespace: s
   }
   const namespace = typeof req['namespace'] === 'string' ? req['namespace'] : '';
   return { uid: req['uid'], pod: pod as unknown as Pod, namespace };
+}
+
+/** The ports the sidecar binds in the pod's network namespace. */
+export function sidecarPorts(plan: SidecarPlan): number[] {
+  return [
+    MESH.adminPort,
+    ...plan.outbound.map((_, n) => MESH.firstOutboundPort + n),
+    ...plan.inbound.map((_, n) => MESH.firstInboundPort + n),
+  ];
+}
+
+/** A pod whose containers already use a port the sidecar needs would fail at run time: refuse now. */
+function refusePortClashes(pod: Pod, plan: SidecarPlan): void {
+  const taken = new Set(sidecarPorts(plan));
+  for (const i of plan.inbound)
+    if (taken.has(i.appPort))
+      throw invalid(`annotation tether.io/inbound: port ${i.appPort} is one the sidecar itself listens on`);
+  for (const c of pod.spec.containers)
+    for (const p of c.ports ?? [])
+      if (taken.has(Number(p?.containerPort)))
+        throw invalid(
+          `container ${c.name ?? '(unnamed)'} uses port ${p?.containerPort}, which the Tether sidecar needs (15000, 15001+, 15006+)`,
+        );
 }
 
 /** Why this pod is left alone, or null if it gets a sidecar. */
@@ -135,6 +159,7 @@ export function admit(body: unknown, s: InjectorSettings): AdmissionOutcome {
     if (skip)
       return answer(uid, 'skipped', skip, null, review.pod.spec.hostNetwork ? [`tether: ${skip}`] : []);
     const plan = planSidecar(review.pod.metadata?.annotations ?? {}, s.trustDomain);
+    refusePortClashes(review.pod, plan);
     const patch = buildInjectionPatch(review.pod, {
       container: sidecarContainer(plan, s),
       volumes: sidecarVolumes(s),
