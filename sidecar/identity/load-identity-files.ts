@@ -3,7 +3,8 @@
 // must match the leaf, and the leaf must be inside its validity window.
 import { createPrivateKey, createPublicKey, type KeyObject, X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import forge from 'node-forge';
+import { createRequire } from 'node:module';
+import type Forge from 'node-forge';
 import { fromPem } from '../../common/pem.js';
 import { makeSvid, type Svid } from './svid.js';
 
@@ -16,12 +17,21 @@ export function identityFileNames(files: IdentityFiles): string[] {
   return 'p12File' in files ? [files.p12File, files.passwordFile] : [files.certFile, files.keyFile];
 }
 
-function forgeDer(obj: forge.asn1.Asn1): Buffer {
-  return Buffer.from(forge.asn1.toDer(obj).getBytes(), 'binary');
+// node-forge costs ~70 ms of every sidecar's start to load; only PKCS#12 identities need it.
+const require = createRequire(import.meta.url);
+let forgeModule: typeof Forge | undefined;
+const loadForge = (): typeof Forge => {
+  forgeModule ??= require('node-forge') as typeof Forge;
+  return forgeModule;
+};
+
+function forgeDer(obj: Forge.asn1.Asn1): Buffer {
+  return Buffer.from(loadForge().asn1.toDer(obj).getBytes(), 'binary');
 }
 
 /** Key and certificates (DER) from a PKCS#12 file; forge leaves non-RSA items as raw ASN.1. */
 function readP12(file: string, password: string): { key: KeyObject; certs: Buffer[] } {
+  const forge = loadForge();
   const der = readFileSync(file);
   const p12 = forge.pkcs12.pkcs12FromAsn1(
     forge.asn1.fromDer(forge.util.createBuffer(der.toString('binary'))),
