@@ -12,8 +12,15 @@ import { buildCaTemplate, type IssuerInfo } from '../issuer/template.js';
 import type { CaGeneration, GenerationState } from '../store/store.js';
 import { type CaKeyType, generateCaKey, writeKeyFile } from './keys.js';
 
-/** Clock-skew allowance applied to every certificate's notBefore (design.md §3). */
+/** Clock-skew allowance applied to every CA certificate's notBefore (design.md §3). */
 export const BACKDATE_MS = 60_000;
+
+/**
+ * The allowance for leaves (workload certificates and the CA's serving certificate), which are
+ * fresh all the time: a peer whose clock is behind by more than this rejects one as "not yet
+ * valid". 5 min, as Kubernetes' CSR signer uses, survives test/faults/clock-skew.test.ts (±2 min).
+ */
+export const LEAF_BACKDATE_MS = 5 * 60_000;
 
 export interface KeyStorage {
   readonly keysDir: string;

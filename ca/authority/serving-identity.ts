@@ -12,7 +12,7 @@ import { signCertificate } from '../issuer/sign.js';
 import { buildLeafTemplate } from '../issuer/template.js';
 import type { Store } from '../store/store.js';
 import type { Authority } from './authority.js';
-import { BACKDATE_MS } from './generation.js';
+import { LEAF_BACKDATE_MS } from './generation.js';
 
 export interface ServingCertificate {
   readonly chainPem: string;
@@ -50,7 +50,7 @@ export class ServingIdentity {
     const ca = this.o.authority.signingCa();
     const now = this.o.clock.now();
     if (this.current && this.issuedBy === ca.generation.id) {
-      const from = Date.parse(this.current.leaf.validFrom) + BACKDATE_MS;
+      const from = Date.parse(this.current.leaf.validFrom) + LEAF_BACKDATE_MS;
       const to = Date.parse(this.current.leaf.validTo);
       if (now < from + (to - from) / 2) return;
     }
@@ -71,7 +71,7 @@ export class ServingIdentity {
         ipAddresses: ['127.0.0.1', '::1'],
         spki,
         keyType: 'ec',
-        notBefore: new Date(now - BACKDATE_MS),
+        notBefore: new Date(now - LEAF_BACKDATE_MS),
         notAfter: new Date(Math.min(now + this.o.ttlSeconds * 1000, ca.generation.notAfter)),
       },
       ca.issuer,

@@ -8,7 +8,7 @@ import type { Logger } from '../../common/logging.js';
 import { serialHex } from '../../common/x509.js';
 import type { Attestation, AttestationInput, Attestor, Credential, Peer } from '../attestation/attestor.js';
 import type { Authority } from '../authority/authority.js';
-import { BACKDATE_MS } from '../authority/generation.js';
+import { LEAF_BACKDATE_MS } from '../authority/generation.js';
 import { type ParsedCsr, parseCsr } from '../csr/parse-csr.js';
 import type { FailureTracker } from '../limits/failure-tracker.js';
 import type { TokenBucket } from '../limits/token-bucket.js';
@@ -198,7 +198,7 @@ export class Issuer {
         dnsNames,
         spki: csr.spki,
         keyType: csr.keyType,
-        notBefore: new Date(now - BACKDATE_MS),
+        notBefore: new Date(now - LEAF_BACKDATE_MS),
         notAfter: new Date(Math.min(now + ttlSeconds * 1000, ca.generation.notAfter)),
       },
       ca.issuer,

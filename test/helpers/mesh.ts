@@ -16,10 +16,15 @@ export interface Mesh {
 }
 
 /** Starts a CA (optionally with a CA config YAML) and prepares a bundle file for sidecars. */
-export async function startMesh(caYaml = '', caArgs: string[] = []): Promise<Mesh> {
+/** `initEnv` is the environment of `tether ca init` (e.g. libfaketime to create the CA in the past). */
+export async function startMesh(
+  caYaml = '',
+  caArgs: string[] = [],
+  initEnv: NodeJS.ProcessEnv = {},
+): Promise<Mesh> {
   const dir = tempDir('tether-mesh-');
   const configFile = caYaml ? writeConfig(dir, caYaml) : undefined;
-  const dataDir = await initCa('example.org', configFile ? ['--config', configFile] : []);
+  const dataDir = await initCa('example.org', configFile ? ['--config', configFile] : [], initEnv);
   const ca = await startCa({ dataDir, args: caArgs, ...(configFile ? { config: configFile } : {}) });
   const bundleFile = path.join(dir, 'bundle.pem');
   writeFileSync(bundleFile, ca.bundlePem);
