@@ -1,20 +1,28 @@
 // Reads and checks a PKCS#10 CSR from an untrusted caller: well-formed DER, a signature that
 // verifies with the enclosed key (proof of possession), and a key type we issue for. It reports
 // what the CSR asks for; whether it may have that is decided later, by authorization.
-import { createPublicKey, type KeyObject, verify } from 'node:crypto';
-import { CertificationRequest } from '@peculiar/asn1-csr';
-import { AsnConvert, AsnParser } from '@peculiar/asn1-schema';
-import {
-  BasicConstraints,
-  Extensions,
-  id_ce_basicConstraints,
-  id_ce_subjectAltName,
-  SubjectAlternativeName,
-} from '@peculiar/asn1-x509';
-import * as asn1js from 'asn1js';
+// Hot path: strict DER framing (der-reader.ts) instead of an object tree; parse-csr.test.ts
+// checks it agrees with the @peculiar/asn1-csr schema on accepted and refused input.
+import { type KeyObject, verify } from 'node:crypto';
+import { AsnConvert } from '@peculiar/asn1-schema';
+import { Name } from '@peculiar/asn1-x509';
 import { TetherError } from '../../common/errors.js';
+import { describeKey, importSpki } from './csr-key.js';
+import {
+  bitStringBytes,
+  bytesOf,
+  checkTree,
+  children,
+  DerError,
+  expectTag,
+  readOnly,
+  type Tlv,
+} from './der-reader.js';
+import { oidOf } from './oid.js';
+import { readExtensionRequest } from './requested-extensions.js';
 
 const EXTENSION_REQUEST = '1.2.840.113549.1.9.14';
+const SEQUENCE = 0x30;
 
 /** Signature algorithms accepted on CSRs: OID -> [node hash, key type]. */
 const SIGNATURE_ALGORITHMS: Record<string, [string | null, string]> = {
@@ -42,79 +50,83 @@ export interface ParsedCsr {
   readonly requestsCa: boolean;
 }
 
+/** The parts of a CSR the checks need, as views into the input. */
+interface CsrParts {
+  readonly info: Uint8Array;
+  readonly spki: Uint8Array;
+  readonly attributes: { type: string; values: Uint8Array[] }[];
+  readonly signatureAlgorithm: string;
+  readonly signature: Uint8Array;
+}
+
 function malformed(reason: string, cause?: unknown): TetherError {
   return new TetherError('ERR_CSR_MALFORMED', `CSR is not a valid DER PKCS#10 request: ${reason}`, { cause });
 }
 
-function decode(der: Uint8Array): CertificationRequest {
-  // The whole input must be exactly one DER structure: no trailing bytes smuggled along.
-  let ber: ReturnType<typeof asn1js.fromBER>;
-  try {
-    ber = asn1js.fromBER(der);
-  } catch (err) {
-    // asn1js throws (instead of reporting) on some primitives, e.g. a malformed GeneralizedTime.
-    throw malformed('undecodable', err);
-  }
-  if (ber.offset === -1) throw malformed(ber.result.error || 'undecodable');
-  if (ber.offset !== der.byteLength) throw malformed('trailing bytes after the request');
-  try {
-    // Map the tree asn1js already decoded instead of decoding the bytes a second time.
-    return AsnParser.fromASN(ber.result, CertificationRequest);
-  } catch (err) {
-    throw malformed('structure does not match PKCS#10', err);
-  }
+function readAttributes(der: Uint8Array, set: Tlv | undefined): CsrParts['attributes'] {
+  // [0] IMPLICIT SET OF Attribute; each Attribute is SEQUENCE { type OID, values SET OF ANY }.
+  return children(der, expectTag(set, 0xa0)).map((attr) => {
+    const [type, values, extra] = children(der, expectTag(attr, SEQUENCE));
+    if (extra) throw new DerError('attribute has extra elements');
+    return {
+      type: oidOf(der, expectTag(type, 0x06)),
+      values: children(der, expectTag(values, 0x31)).map((v) => bytesOf(der, v)),
+    };
+  });
 }
 
-function describeKey(key: KeyObject): { keyType: CsrKeyType; keyDescription: string } {
-  const type = key.asymmetricKeyType;
-  const details = key.asymmetricKeyDetails ?? {};
-  if (type === 'ec' && details.namedCurve === 'prime256v1')
-    return { keyType: 'ec', keyDescription: 'ecdsa-p256' };
-  if (type === 'ec' && details.namedCurve === 'secp384r1')
-    return { keyType: 'ec', keyDescription: 'ecdsa-p384' };
-  if (type === 'ed25519') return { keyType: 'ed25519', keyDescription: 'ed25519' };
-  if (type === 'rsa' && (details.modulusLength ?? 0) >= 2048) {
-    return { keyType: 'rsa', keyDescription: `rsa-${details.modulusLength}` };
-  }
-  const what =
-    type === 'ec'
-      ? `ECDSA curve ${details.namedCurve}`
-      : type === 'rsa'
-        ? `RSA-${details.modulusLength}`
-        : type;
-  throw new TetherError(
-    'ERR_CSR_KEY_UNSUPPORTED',
-    `CSR key ${what} is not accepted (use ECDSA P-256 or P-384, RSA of 2048 bits or more, or Ed25519)`,
-  );
+function checkSubject(der: Uint8Array, subject: Tlv): void {
+  expectTag(subject, SEQUENCE);
+  if (subject.end === subject.body) return; // the empty subject workloads send
+  AsnConvert.parse(bytesOf(der, subject), Name); // a subject is ignored, but must be a Name
 }
 
-function readPublicKey(spki: Buffer): KeyObject {
-  try {
-    return createPublicKey({ key: spki, format: 'der', type: 'spki' });
-  } catch (err) {
-    throw new TetherError('ERR_CSR_KEY_UNSUPPORTED', 'CSR public key is not a supported or valid key', {
-      cause: err,
-    });
-  }
+/** SEQUENCE { AlgorithmIdentifier { OID, parameters? }, BIT STRING }; the key itself is node's to judge. */
+function checkSpkiShape(der: Uint8Array, spki: Tlv | undefined): Uint8Array {
+  const [algorithm, key, extra] = children(der, expectTag(spki, SEQUENCE));
+  const [oid, parameters, more] = children(der, expectTag(algorithm, SEQUENCE));
+  if (extra || more) throw new DerError('SubjectPublicKeyInfo has extra elements');
+  oidOf(der, expectTag(oid, 0x06));
+  if (parameters?.tag === 0x06) oidOf(der, parameters); // the named curve
+  bitStringBytes(der, expectTag(key, 0x03)); // whole octets, as every accepted key type has
+  return bytesOf(der, spki!);
 }
 
-function checkSignature(csr: CertificationRequest, key: KeyObject, keyType: CsrKeyType): void {
-  const algorithm = SIGNATURE_ALGORITHMS[csr.signatureAlgorithm.algorithm];
+function decode(der: Uint8Array): CsrParts {
+  const csr = readOnly(der, 0, der.byteLength, SEQUENCE);
+  checkTree(der, csr, 0, oidOf);
+  const [info, sigAlg, signature, extra] = children(der, csr);
+  if (extra) throw new DerError('extra elements after the signature');
+  const [version, subject, spki, attributes, more] = children(der, expectTag(info, SEQUENCE));
+  if (more) throw new DerError('extra elements in the request info');
+  const v = expectTag(version, 0x02);
+  if (v.end - v.body !== 1 || der[v.body] !== 0) throw new DerError('version is not v1 (0)');
+  checkSubject(der, subject!);
+  const [algorithm] = children(der, expectTag(sigAlg, SEQUENCE));
+  return {
+    info: bytesOf(der, info!),
+    spki: checkSpkiShape(der, spki),
+    attributes: readAttributes(der, attributes),
+    signatureAlgorithm: oidOf(der, expectTag(algorithm, 0x06)),
+    signature: bitStringBytes(der, expectTag(signature, 0x03)),
+  };
+}
+
+function checkSignature(csr: CsrParts, key: KeyObject, keyType: CsrKeyType): void {
+  const algorithm = SIGNATURE_ALGORITHMS[csr.signatureAlgorithm];
   if (!algorithm) {
     throw new TetherError(
       'ERR_CSR_SIGNATURE_INVALID',
-      `CSR signature algorithm ${csr.signatureAlgorithm.algorithm} is not accepted`,
+      `CSR signature algorithm ${csr.signatureAlgorithm} is not accepted`,
     );
   }
   const [hash, sigKeyType] = algorithm;
   if (sigKeyType !== keyType) {
     throw new TetherError('ERR_CSR_SIGNATURE_INVALID', 'CSR signature algorithm does not match its key');
   }
-  const info = csr.certificationRequestInfoRaw;
-  if (!info) throw malformed('request info missing');
   let ok = false;
   try {
-    ok = verify(hash, new Uint8Array(info), key, new Uint8Array(csr.signature));
+    ok = verify(hash, csr.info, key, csr.signature);
   } catch (err) {
     throw new TetherError('ERR_CSR_SIGNATURE_INVALID', 'CSR signature does not verify with its public key', {
       cause: err,
@@ -124,42 +136,21 @@ function checkSignature(csr: CertificationRequest, key: KeyObject, keyType: CsrK
     throw new TetherError('ERR_CSR_SIGNATURE_INVALID', 'CSR signature does not verify with its public key');
 }
 
-function requestedExtensions(csr: CertificationRequest): Extensions {
-  const attr = csr.certificationRequestInfo.attributes.find((a) => a.type === EXTENSION_REQUEST);
-  const value = attr?.values[0];
-  if (!value) return new Extensions([]);
+function decodeOrRefuse(der: Uint8Array): CsrParts {
   try {
-    return AsnConvert.parse(value, Extensions);
+    return decode(der);
   } catch (err) {
-    throw malformed('extensionRequest attribute is not a list of extensions', err);
+    throw malformed(err instanceof Error ? err.message : 'undecodable', err);
   }
 }
 
-function readRequests(
-  extensions: Extensions,
-): Pick<ParsedCsr, 'requestedUris' | 'requestedDnsNames' | 'requestedIpAddresses' | 'requestsCa'> {
-  const out = {
-    requestedUris: [] as string[],
-    requestedDnsNames: [] as string[],
-    requestedIpAddresses: [] as string[],
-    requestsCa: false,
-  };
+function requests(csr: CsrParts) {
+  const values = csr.attributes.find((a) => a.type === EXTENSION_REQUEST)?.values;
   try {
-    for (const e of extensions) {
-      if (e.extnID === id_ce_subjectAltName) {
-        for (const n of AsnConvert.parse(e.extnValue.buffer, SubjectAlternativeName)) {
-          if (n.uniformResourceIdentifier !== undefined) out.requestedUris.push(n.uniformResourceIdentifier);
-          if (n.dNSName !== undefined) out.requestedDnsNames.push(n.dNSName);
-          if (n.iPAddress !== undefined) out.requestedIpAddresses.push(n.iPAddress);
-        }
-      } else if (e.extnID === id_ce_basicConstraints) {
-        out.requestsCa = AsnConvert.parse(e.extnValue.buffer, BasicConstraints).cA;
-      }
-    }
+    return readExtensionRequest(values?.[0]);
   } catch (err) {
-    throw malformed('a requested extension cannot be decoded', err);
+    throw malformed(`extensionRequest attribute cannot be decoded (${(err as Error).message})`, err);
   }
-  return out;
 }
 
 /** Parses and verifies a DER CSR. Throws a TetherError naming what is wrong. */
@@ -168,10 +159,10 @@ export function parseCsr(der: Uint8Array, maxBytes: number): ParsedCsr {
   if (der.byteLength > maxBytes) {
     throw new TetherError('ERR_CSR_TOO_LARGE', `CSR is ${der.byteLength} bytes; the limit is ${maxBytes}`);
   }
-  const csr = decode(der);
-  const spki = Buffer.from(AsnConvert.serialize(csr.certificationRequestInfo.subjectPKInfo));
-  const publicKey = readPublicKey(spki);
+  const csr = decodeOrRefuse(der);
+  const requested = requests(csr); // structure first: malformed input is malformed, signed or not
+  const publicKey = importSpki(csr.spki);
   const { keyType, keyDescription } = describeKey(publicKey);
   checkSignature(csr, publicKey, keyType);
-  return { spki, publicKey, keyType, keyDescription, ...readRequests(requestedExtensions(csr)) };
+  return { spki: Buffer.from(csr.spki), publicKey, keyType, keyDescription, ...requested };
 }

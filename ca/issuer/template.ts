@@ -1,6 +1,6 @@
 // Builds the TBSCertificate for leaves (X.509-SVIDs, design.md §3) and for CA certificates.
 // Everything that decides what a certificate says lives here; signing lives in sign.ts.
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, randomFillSync } from 'node:crypto';
 import { AsnConvert, OctetString } from '@peculiar/asn1-schema';
 import {
   AuthorityKeyIdentifier,
@@ -63,11 +63,21 @@ export interface CaTemplateInput {
   readonly permittedTrustDomain?: string;
 }
 
+/** CSPRNG output drawn in blocks: one randomFillSync per 240 serials instead of one per leaf. */
+const serialPool = Buffer.alloc(17 * 240);
+let serialPoolAt = serialPool.length;
+
 /** 17 random bytes, first byte in 0x01..0x7f: positive, minimal DER, > 128 bits of entropy. */
 export function randomSerial(): ArrayBuffer {
-  const serial = randomBytes(17);
+  if (serialPoolAt === serialPool.length) {
+    randomFillSync(serialPool);
+    serialPoolAt = 0;
+  }
+  const serial = new Uint8Array(serialPool.subarray(serialPoolAt, serialPoolAt + 17)); // a copy
+  serialPool.fill(0, serialPoolAt, serialPoolAt + 17); // each block of randomness is used once
+  serialPoolAt += 17;
   serial[0] = (serial[0]! & 0x7f) | 0x01;
-  return new Uint8Array(serial).buffer;
+  return serial.buffer;
 }
 
 /** RFC 5280 §4.2.1.2 method 1: SHA-1 of the subjectPublicKey BIT STRING contents. */
