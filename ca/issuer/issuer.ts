@@ -1,13 +1,12 @@
 // Issuance as a pipeline of named steps:
-//   guard → parseCsr → attest → authorize → buildTemplate → sign → verifyIssued → record.
+//   guard → parseCsr → attest → authorize → encode+sign (leaf-der.ts) → checkIssuedLeaf → record.
 // Knows nothing about gRPC: the edge converts wire messages in and TetherErrors out.
 import { createHash } from 'node:crypto';
 import type { Clock } from '../../common/clock.js';
 import { asTetherError, TetherError } from '../../common/errors.js';
 import type { Logger } from '../../common/logging.js';
-import { serialHex } from '../../common/x509.js';
 import type { Attestation, AttestationInput, Attestor, Credential, Peer } from '../attestation/attestor.js';
-import type { Authority } from '../authority/authority.js';
+import type { Authority, SigningCa } from '../authority/authority.js';
 import { LEAF_BACKDATE_MS } from '../authority/generation.js';
 import { type ParsedCsr, parseCsr } from '../csr/parse-csr.js';
 import type { FailureTracker } from '../limits/failure-tracker.js';
@@ -16,10 +15,9 @@ import type { ActivityLog } from '../ops/activity.js';
 import type { CaMetrics } from '../ops/metrics.js';
 import type { Store } from '../store/store.js';
 import { authorize, checkCsrShape } from './authorize.js';
-import { signCertificate } from './sign.js';
-import { buildLeafTemplate } from './template.js';
+import { checkIssuedLeaf, type IssuerFacts, issuerFactsOf } from './check-leaf.js';
+import { LeafEncoder } from './leaf-der.js';
 import { resolveTtlSeconds, type TtlPolicy } from './ttl.js';
-import { verifyIssued } from './verify-issued.js';
 
 export interface IssueRequest {
   readonly csr: Uint8Array;
@@ -85,7 +83,15 @@ function activityBase(at: number, peer: Peer, attestor: string, spiffeId: string
   };
 }
 
+/** Per signing CA: the proven leaf encoder and what its leaves must repeat from it. */
+interface SigningTools {
+  readonly encoder: LeafEncoder;
+  readonly facts: IssuerFacts;
+}
+
 export class Issuer {
+  private readonly tools = new WeakMap<SigningCa, SigningTools>();
+
   constructor(private readonly o: IssuerOptions) {}
 
   /** Issues a workload certificate or throws a TetherError saying why not. */
@@ -189,30 +195,27 @@ export class Issuer {
     req: IssueRequest,
   ): Promise<Issued> {
     const ca = this.o.authority.signingCa();
+    const { encoder, facts } = this.toolsFor(ca);
     const now = this.o.clock.now();
     const ttlSeconds = resolveTtlSeconds(req.ttlSeconds, this.o.ttl, attested.maxTtlSeconds);
     const spiffeId = attested.spiffeId.toString();
-    const template = buildLeafTemplate(
-      {
-        spiffeId: attested.spiffeId,
-        dnsNames,
-        spki: csr.spki,
-        keyType: csr.keyType,
-        notBefore: new Date(now - LEAF_BACKDATE_MS),
-        notAfter: new Date(Math.min(now + ttlSeconds * 1000, ca.generation.notAfter)),
-      },
-      ca.issuer,
-    );
-    const der = signCertificate(template, ca.signer);
-    const issuerCert = this.o.authority.certificateOf(ca.generation);
-    const cert = verifyIssued(der, { spiffeId, dnsNames, spki: csr.spki, issuer: issuerCert });
-    const serial = serialHex(cert);
-    const notAfter = Date.parse(cert.validTo);
+    const parts = {
+      spiffeId,
+      dnsNames,
+      spki: csr.spki,
+      keyType: csr.keyType,
+      notBefore: now - LEAF_BACKDATE_MS,
+      notAfter: Math.min(now + ttlSeconds * 1000, ca.generation.notAfter),
+    };
+    const leaf = encoder.issue(parts);
+    const der = leaf.der;
+    checkIssuedLeaf(der, { ...parts, ...leaf }, facts);
+    const { serial, notAfter } = leaf;
     await this.o.store.recordIssuance(
       {
         serial,
         spiffeId,
-        notBefore: Date.parse(cert.validFrom),
+        notBefore: leaf.notBefore,
         notAfter,
         attestor: attested.attestor,
         peer: req.peer.address,
@@ -239,5 +242,15 @@ export class Issuer {
       certChain: [der, ...ca.chain],
       trustBundle: [...this.o.authority.bundle().roots],
     };
+  }
+
+  private toolsFor(ca: SigningCa): SigningTools {
+    let tools = this.tools.get(ca);
+    if (!tools) {
+      const cert = this.o.authority.certificateOf(ca.generation);
+      tools = { encoder: LeafEncoder.create(ca.issuer, ca.signer, cert), facts: issuerFactsOf(cert) };
+      this.tools.set(ca, tools);
+    }
+    return tools;
   }
 }
