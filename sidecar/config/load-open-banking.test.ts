@@ -61,6 +61,22 @@ describe('open-banking sidecar config', () => {
     expect(message).toMatch(/^ {2}inbound\.0\.trust: required without ca/m);
   });
 
+  it('reads token clientId for introspection and for token requests', () => {
+    const c = load(
+      [
+        'identity: { certFile: c.pem, keyFile: k.pem }',
+        'trust: { bundleFile: t.pem }',
+        'inbound:',
+        '  - { name: ob, listen: 127.0.0.1:8443, forward: 127.0.0.1:8080, allow: { psd2Roles: [PSP_AI] }, token: { issuer: "https://as.example", audience: bank, mode: introspection, clientId: bank-rs } }',
+        'outbound:',
+        '  - { name: a, listen: 127.0.0.1:9001, upstream: x:1, serverName: bank.example, token: { issuer: "https://as.example", audience: bank, clientId: tpp-ai } }',
+        '',
+      ].join('\n'),
+    );
+    expect(c.inbound[0]?.token?.clientId).toBe('bank-rs');
+    expect(c.outbound[0]?.token?.clientId).toBe('tpp-ai');
+  });
+
   it('requires trustDomain with ca', () => {
     expect(problems(`ca: { address: 127.0.0.1:8443, bundleFile: b.pem }\n${bankInbound}\n`)).toMatch(
       /^ {2}trustDomain: required with ca/m,

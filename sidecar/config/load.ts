@@ -19,6 +19,8 @@ export interface InboundTokenConfig {
   readonly mode: 'jwt' | 'introspection';
   /** PEM file with roots for the AS's HTTPS certificate; undefined = the mesh bundle. */
   readonly caFile: string | undefined;
+  /** client_id for introspection; undefined = the SPIFFE ID. */
+  readonly clientId?: string | undefined;
   readonly paths: readonly { readonly prefix: string; readonly scopes: readonly string[] }[];
 }
 

@@ -65,6 +65,8 @@ const inboundTokenSchema = z
     scopes: z.array(scopeToken).default([]),
     mode: z.enum(['jwt', 'introspection']).default('jwt'),
     caFile: z.string().min(1).optional(),
+    /** client_id for introspection; default the SPIFFE ID. */
+    clientId: z.string().min(1).optional(),
     paths: z
       .array(
         z

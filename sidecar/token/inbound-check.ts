@@ -67,7 +67,7 @@ export function verifierFor(cfg: InboundTokenConfig, d: InboundTokenDeps): Verif
       audience: cfg.audience,
       endpoint: async () => (await discovery.endpoints()).introspectionEndpoint,
       tls: () => tls(),
-      clientId: () => d.state().svid?.spiffeId ?? '',
+      clientId: () => cfg.clientId ?? d.state().svid?.spiffeId ?? '',
       now: d.now,
     });
     return (token) => introspector.introspect(token);
