@@ -19,7 +19,7 @@ export default defineConfig({
         test: {
           name: 'integration',
           include: ['test/integration/**/*.test.ts', 'test/interop/**/*.test.ts', 'test/faults/**/*.test.ts'],
-          setupFiles: ['test/helpers/setup.ts'],
+          setupFiles: ['test/helpers/setup.ts', 'test/helpers/log-sink-setup.ts'],
           testTimeout: 60_000,
           hookTimeout: 60_000,
           fileParallelism: false,

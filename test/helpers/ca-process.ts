@@ -5,6 +5,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { registerOutput } from './log-sink.js';
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const TETHER_BIN = path.join(REPO_ROOT, 'bin/tether.js');
@@ -23,6 +24,8 @@ export function tether(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Cli
       [TETHER_BIN, ...args],
       { env: { ...process.env, ...env }, timeout: 60_000 },
       (err, stdout, stderr) => {
+        // stdout may hold a secret by design (`ca token create` prints the token once); stderr never.
+        registerOutput(`tether ${args.slice(0, 3).join(' ')} (stderr)`, () => stderr);
         const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
         resolve({ code, stdout, stderr });
       },
@@ -93,6 +96,7 @@ export async function startCa(o: StartCaOptions): Promise<CaProcess> {
   let out = '';
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+  registerOutput(`tether ca serve --data-dir ${o.dataDir}`, () => out);
   const parseLogs = () =>
     out
       .split('\n')

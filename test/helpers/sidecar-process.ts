@@ -5,6 +5,7 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { pickPort } from '../../common/free-port.js';
 import { TETHER_BIN, tempDir } from './ca-process.js';
+import { registerOutput } from './log-sink.js';
 
 export interface SidecarProcess {
   readonly dir: string;
@@ -45,6 +46,7 @@ export async function startSidecar(
   let out = '';
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+  registerOutput(`tether sidecar run --config ${config}`, () => out);
   const logs = () =>
     out
       .split('\n')
