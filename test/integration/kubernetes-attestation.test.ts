@@ -19,6 +19,10 @@ const WEB = { namespace: 'shop', serviceAccount: 'web' };
 let issuer: K8sIssuer;
 let ca: CaProcess;
 let dataDir: string;
+/** A second CA in offline mode (--k8s-jwks-file), started beside the first to save time. */
+let offline: CaProcess;
+let offlineDir: string;
+const OFFLINE_ISSUER = 'https://kubernetes.default.svc.cluster.local';
 let work: string;
 const nowS = () => Math.floor(Date.now() / 1000);
 
@@ -37,7 +41,9 @@ const token = (over: JWTPayload = {}, ref = WEB) =>
 beforeAll(async () => {
   work = tempDir();
   issuer = await startK8sIssuer(work);
-  dataDir = await initCa('example.org');
+  [dataDir, offlineDir] = await Promise.all([initCa('example.org'), initCa('cluster.local')]);
+  const jwksFile = path.join(work, 'jwks.json');
+  writeFileSync(jwksFile, JSON.stringify(issuer.jwks()));
   const config = writeConfig(
     work,
     [
@@ -47,13 +53,20 @@ beforeAll(async () => {
       '  allowNamespaces: [shop, payments]',
     ].join('\n'),
   );
-  ca = await startCa({ dataDir, config });
+  [ca, offline] = await Promise.all([
+    startCa({ dataDir, config }),
+    startCa({
+      dataDir: offlineDir,
+      args: ['--k8s-issuer', OFFLINE_ISSUER, '--k8s-jwks-file', jwksFile, '--k8s-allow-namespaces', 'shop'],
+    }),
+  ]);
 });
 
 afterAll(async () => {
-  await ca?.stop();
+  await Promise.all([ca?.stop(), offline?.stop()]);
   await issuer?.close();
   removeDir(path.dirname(dataDir));
+  removeDir(path.dirname(offlineDir));
   removeDir(work);
 });
 
@@ -225,37 +238,25 @@ async function waitFor(cond: () => boolean, timeoutMs = 15_000): Promise<void> {
 }
 
 describe('offline mode (--k8s-issuer + --k8s-jwks-file)', () => {
+  const offlineToken = (ref = WEB) => sign(projectedClaims(OFFLINE_ISSUER, ref, nowS()), issuer.keys[0]!);
+
   it('verifies with the JWKS file alone (the issuer URL is not even reachable)', async () => {
-    const offlineIssuer = 'https://kubernetes.default.svc.cluster.local';
-    const jwksFile = path.join(work, 'jwks.json');
-    writeFileSync(jwksFile, JSON.stringify(issuer.jwks()));
-    const dir = await initCa('cluster.local');
-    const offline = await startCa({
-      dataDir: dir,
-      args: ['--k8s-issuer', offlineIssuer, '--k8s-jwks-file', jwksFile, '--k8s-allow-namespaces', 'shop'],
+    await expect(send(offline, await offlineToken())).resolves.toMatchObject({
+      spiffeId: 'spiffe://cluster.local/ns/shop/sa/web',
     });
-    try {
-      const jwt = await sign(projectedClaims(offlineIssuer, WEB, nowS()), issuer.keys[0]!);
-      await expect(send(offline, jwt)).resolves.toMatchObject({
-        spiffeId: 'spiffe://cluster.local/ns/shop/sa/web',
-      });
-      const foreign = await sign(projectedClaims(issuer.url, WEB, nowS()), issuer.keys[0]!);
-      await expect(send(offline, foreign)).rejects.toMatchObject({ code: status.UNAUTHENTICATED });
-      const other = await sign(
-        projectedClaims(offlineIssuer, { namespace: 'payments', serviceAccount: 'x' }, nowS()),
-        issuer.keys[0]!,
-      );
-      await expect(send(offline, other)).rejects.toMatchObject({ code: status.PERMISSION_DENIED });
-      const rogue = await signingKey('ES256');
-      await expect(
-        send(offline, await sign(projectedClaims(offlineIssuer, WEB, nowS()), rogue)),
-      ).rejects.toMatchObject({
-        code: status.UNAUTHENTICATED,
-        details: expect.stringMatching(/key the cluster issuer does not publish/),
-      });
-    } finally {
-      await offline.stop();
-      removeDir(path.dirname(dir));
-    }
+  });
+
+  it("refuses the discovery issuer's tokens, other namespaces and unpublished keys", async () => {
+    const foreign = await sign(projectedClaims(issuer.url, WEB, nowS()), issuer.keys[0]!);
+    await expect(send(offline, foreign)).rejects.toMatchObject({ code: status.UNAUTHENTICATED });
+    const other = await offlineToken({ namespace: 'payments', serviceAccount: 'x' });
+    await expect(send(offline, other)).rejects.toMatchObject({ code: status.PERMISSION_DENIED });
+    const rogue = await signingKey('ES256');
+    await expect(
+      send(offline, await sign(projectedClaims(OFFLINE_ISSUER, WEB, nowS()), rogue)),
+    ).rejects.toMatchObject({
+      code: status.UNAUTHENTICATED,
+      details: expect.stringMatching(/key the cluster issuer does not publish/),
+    });
   });
 });
