@@ -30,8 +30,8 @@ import {
   type TlsProfile,
   type TlsVersion,
 } from './tls/contexts.js';
-import { createTokenCheck } from './token/inbound-check.js';
-import { TokenClients } from './token/registry.js';
+import type { createTokenCheck } from './token/inbound-check.js';
+import type { TokenClients } from './token/registry.js';
 
 export interface RunningSidecar {
   readonly adminPort: number;
@@ -84,17 +84,33 @@ function requireFapiKey(cfg: InboundConfig | OutboundConfig, source: IdentityPro
   if (problem) throw new TetherError('ERR_CONFIG_INVALID', `${kind}.${cfg.name}: ${problem}`);
 }
 
+interface TokenSupport {
+  readonly createTokenCheck: typeof createTokenCheck;
+  readonly TokenClients: typeof TokenClients;
+}
+
+/** Token support (jose, the OAuth clients) loads only when a listener uses tokens: ~200 ms of start. */
+async function loadTokenSupport(config: SidecarConfig): Promise<TokenSupport | null> {
+  if (![...config.inbound, ...config.outbound].some((l) => l.token)) return null;
+  const [check, registry] = await Promise.all([
+    import('./token/inbound-check.js'),
+    import('./token/registry.js'),
+  ]);
+  return { createTokenCheck: check.createTokenCheck, TokenClients: registry.TokenClients };
+}
+
 function createInbound(
   cfg: InboundConfig,
   source: IdentityProvider,
   metrics: SidecarMetrics,
   log: Logger,
   clock: Clock,
+  tokens: TokenSupport | null,
 ): tls.Server {
   requireFapiKey(cfg, source, 'inbound');
   const tlsOptions = contextOptions(source.state(), cfg.minTlsVersion, cfg.tlsProfile)!;
   const tokenGate =
-    cfg.token && createTokenCheck(cfg.token, { state: () => source.state(), now: () => clock.now() });
+    cfg.token && tokens?.createTokenCheck(cfg.token, { state: () => source.state(), now: () => clock.now() });
   const deps = {
     ...(tokenGate ? { tokenGate } : {}),
     cfg,
@@ -226,11 +242,12 @@ export async function runSidecar(
     if (!contextsByProvider.has(p)) contextsByProvider.set(p, clientContexts(p));
     return contextsByProvider.get(p)!;
   };
-  const tokenClients = new TokenClients(source, { now: () => clock.now(), log, metrics });
+  const tokens = await loadTokenSupport(config);
+  const tokenClients = tokens && new tokens.TokenClients(source, { now: () => clock.now(), log, metrics });
   const stopAll = () => {
     caSource?.stop();
     identities.stop();
-    tokenClients.stop();
+    tokenClients?.stop();
   };
   const servers: { name: string; address: string; drain: Drainable; info: Omit<ListenerInfo, 'port'> }[] = [];
   // Building may fail (e.g. a fapi listener without an RSA key): cleaned up with listen failures below.
@@ -239,7 +256,7 @@ export async function runSidecar(
       servers.push({
         name: `inbound.${cfg.name}`,
         address: cfg.listen,
-        drain: drainable(createInbound(cfg, providerOf(cfg), metrics, log, clock)),
+        drain: drainable(createInbound(cfg, providerOf(cfg), metrics, log, clock, tokens)),
         info: {
           name: cfg.name,
           direction: 'inbound',
@@ -259,7 +276,7 @@ export async function runSidecar(
         svid: () => provider.state().svid,
         metrics,
         log: log.child({ listener: cfg.name }),
-        ...(cfg.token ? { tokens: tokenClients.for(cfg.token, cfg.name, provider) } : {}),
+        ...(cfg.token && tokenClients ? { tokens: tokenClients.for(cfg.token, cfg.name, provider) } : {}),
       };
       const server = cfg.protocol === 'tcp' ? createTcpOutbound(deps) : createHttpOutbound(deps);
       servers.push({
