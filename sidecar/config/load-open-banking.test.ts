@@ -117,6 +117,14 @@ describe('open-banking sidecar config', () => {
     expect(message).toMatch(/^ {2}outbound\.1: set exactly one of/m);
   });
 
+  it('refuses PSD2 path rules on a tcp listener', () => {
+    expect(
+      problems(
+        `identity: { certFile: c.pem, keyFile: k.pem }\ntrust: { bundleFile: t.pem }\n${bankInbound}\n    protocol: tcp\n`,
+      ),
+    ).toMatch(/^ {2}inbound\.0\.allow\.paths: path rules need protocol: http/m);
+  });
+
   it('names a bad PSD2 role and a malformed pin', () => {
     const message = problems(
       [

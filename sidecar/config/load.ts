@@ -179,6 +179,12 @@ function crossChecks(c: SidecarConfigRaw): string[] {
         );
     });
   }
+  c.inbound.forEach((l, i) => {
+    if (!Array.isArray(l.allow) && l.allow.paths.length > 0 && l.protocol === 'tcp')
+      problems.push(
+        `  inbound.${i}.allow.paths: path rules need protocol: http (listener "${l.name}" is tcp)`,
+      );
+  });
   c.outbound.forEach((o, i) => {
     const { host } = splitHostPort(o.listen);
     const loopback = (net.isIPv4(host) && host.startsWith('127.')) || host === '::1' || host === 'localhost';
