@@ -14,9 +14,9 @@ const TOKENS = [
   { id: 'spiffe://example.org/ns/burst/sa/a', uses: 1 },
   { id: 'spiffe://example.org/ns/burst/sa/b', uses: 1 },
   { id: 'spiffe://example.org/ns/burst/sa/c', uses: 3 },
-  { id: 'spiffe://example.org/ns/burst/sa/d', uses: 40 },
+  { id: 'spiffe://example.org/ns/burst/sa/d', uses: 15 },
 ];
-const CALLS_PER_TOKEN = 40;
+const CALLS_PER_TOKEN = 15;
 
 let dataDir = '';
 let ca: CaProcess | null = null;

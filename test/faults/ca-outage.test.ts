@@ -8,7 +8,7 @@ import { freePort, type SidecarProcess, startSidecar } from '../helpers/sidecar-
 
 const WEB = 'spiffe://example.org/ns/shop/sa/web';
 const ORDERS = 'spiffe://example.org/ns/shop/sa/orders';
-const TTL_MS = 12_000;
+const TTL_MS = 10_000;
 
 let mesh: Mesh;
 let ca: CaProcess | null;
