@@ -37,9 +37,13 @@ export async function startBenchCa(): Promise<BenchCa> {
   const root = path.dirname(dataDir);
   const config = path.join(root, 'ca.yaml');
   writeFileSync(config, 'limits: { csrPerSecond: 1000000, csrBurst: 1000000 }\n');
+  // BENCH_CA_CPU_PROF=DIR writes the CA process's V8 CPU profile there (node --cpu-prof) on exit.
+  const profileDir = process.env['BENCH_CA_CPU_PROF'];
+  const nodeArgs = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
   const child = spawn(
     process.execPath,
     [
+      ...nodeArgs,
       TETHER_BIN,
       'ca',
       'serve',
