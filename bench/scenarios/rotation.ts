@@ -8,20 +8,22 @@ import { freePort } from '../../test/helpers/sidecar-process.js';
 import { startBackend } from '../lib/nginx.js';
 import { sleep, startLoad } from '../lib/procs.js';
 import { fmt, type Row } from '../lib/report.js';
-import { startSidecarPair } from './setup.js';
+import { startSidecarPair, type Undo, undoAll } from './setup.js';
 
 type Counts = { ok: number; failed: number; errors?: string[] };
 
 export async function rotation(rotations: number, details: Record<string, unknown>): Promise<Row> {
   const mesh = await startMesh('ttl: { default: 10s, max: 10s }\n');
-  const backendPort = await freePort();
-  const backend = await startBackend(path.join(mesh.dir, 'backend'), backendPort);
-  const pairs = [
-    await startSidecarPair(mesh, backendPort, '10s'),
-    await startSidecarPair(mesh, backendPort, '10s'),
-  ];
-  const sidecars = pairs.flatMap((p) => [p.web, p.orders]);
+  const undo: Undo = [() => mesh.stop()];
   try {
+    const backendPort = await freePort();
+    const backend = await startBackend(path.join(mesh.dir, 'backend'), backendPort);
+    undo.push(() => backend.stop());
+    const pairs = [
+      await startSidecarPair(mesh, backendPort, '10s', {}, undo),
+      await startSidecarPair(mesh, backendPort, '10s', {}, undo),
+    ];
+    const sidecars = pairs.flatMap((p) => [p.web, p.orders]);
     // ~5 s per rotation per sidecar, four sidecars: bounded at twice the expected time.
     const seconds = Math.ceil((rotations * 5 * 2) / sidecars.length) + 10;
     const loads = pairs.flatMap((p) => [
@@ -63,8 +65,6 @@ export async function rotation(rotations: number, details: Record<string, unknow
       pass: failed === 0 && seen() >= rotations,
     };
   } finally {
-    await Promise.all(sidecars.map((s) => s.stop()));
-    await backend.stop();
-    await mesh.stop();
+    await undoAll(undo);
   }
 }

@@ -46,7 +46,7 @@ async function enrollTo(mesh: Mesh, id: string, dir: string, dnsNames: string[] 
   return files;
 }
 
-async function nginxPair(mesh: Mesh, backendPort: number) {
+async function nginxPair(mesh: Mesh, backendPort: number, undo: Undo) {
   const dir = mesh.dir;
   const client = await enrollTo(mesh, WEB, dir);
   let server: { cert: string; key: string };
@@ -68,7 +68,9 @@ async function nginxPair(mesh: Mesh, backendPort: number) {
   const serverPort = await freePort();
   const clientPort = await freePort();
   const nginxServer = await startNginxServer(path.join(dir, 'nginx-server'), serverPort, backendPort, files);
+  undo.push(() => nginxServer.stop());
   const nginxClient = await startNginxClient(path.join(dir, 'nginx-client'), clientPort, serverPort, files);
+  undo.push(() => nginxClient.stop());
   const certDir = path.join(dir, 'web-certs');
   const { mkdirSync, copyFileSync } = await import('node:fs');
   mkdirSync(certDir);
@@ -84,6 +86,7 @@ export async function startSidecarPair(
   backendPort: number,
   ttl = '1h',
   env: NodeJS.ProcessEnv = {},
+  undo: Undo = [],
 ) {
   const ports = { httpOut: 0, tcpOut: 0, httpIn: 0, tcpIn: 0 };
   for (const k of Object.keys(ports) as (keyof typeof ports)[]) ports[k] = await freePort();
@@ -100,6 +103,7 @@ export async function startSidecarPair(
     }),
     { env },
   );
+  undo.push(() => orders.stop());
   const web = await startSidecar(
     sidecarYaml({
       caAddress: mesh.ca.address,
@@ -113,29 +117,39 @@ export async function startSidecarPair(
     }),
     { env },
   );
+  undo.push(() => web.stop());
   return { web, orders, ports };
 }
 
 export async function startBench(caYaml = '', env: NodeJS.ProcessEnv = {}): Promise<Bench> {
   const mesh = await startMesh(caYaml);
-  const backendPort = await freePort();
-  const backend = await startBackend(path.join(mesh.dir, 'backend'), backendPort);
-  const pair = await nginxPair(mesh, backendPort);
-  const sidecars = await startSidecarPair(mesh, backendPort, '1h', env);
-  return {
-    mesh,
-    backend,
-    backendPort,
-    nginxClient: pair.nginxClient,
-    nginxServer: pair.nginxServer,
-    nginxClientPort: pair.clientPort,
-    nginxServerPort: pair.serverPort,
-    ...sidecars,
-    webCertDir: pair.certDir,
-    async stop() {
-      await Promise.all([sidecars.web.stop(), sidecars.orders.stop()]);
-      await Promise.all([pair.nginxClient.stop(), pair.nginxServer.stop(), backend.stop()]);
-      await mesh.stop();
-    },
-  };
+  const undo: Undo = [() => mesh.stop()];
+  try {
+    const backendPort = await freePort();
+    const backend = await startBackend(path.join(mesh.dir, 'backend'), backendPort);
+    undo.push(() => backend.stop());
+    const pair = await nginxPair(mesh, backendPort, undo);
+    const sidecars = await startSidecarPair(mesh, backendPort, '1h', env, undo);
+    return {
+      mesh,
+      backend,
+      backendPort,
+      nginxClient: pair.nginxClient,
+      nginxServer: pair.nginxServer,
+      nginxClientPort: pair.clientPort,
+      nginxServerPort: pair.serverPort,
+      ...sidecars,
+      webCertDir: pair.certDir,
+      stop: () => undoAll(undo),
+    };
+  } catch (err) {
+    await undoAll(undo);
+    throw err;
+  }
+}
+
+/** Stops, newest first, what was started (so a failed start leaves no nginx or sidecar behind). */
+export type Undo = (() => Promise<unknown>)[];
+export async function undoAll(undo: Undo): Promise<void> {
+  for (const u of undo.splice(0).reverse()) await u().catch(() => undefined);
 }
