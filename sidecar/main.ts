@@ -13,9 +13,8 @@ import { type Drainable, drainable } from './drain.js';
 import { CaConnection } from './identity/ca-connection.js';
 import { fileWriter } from './identity/files.js';
 import { ListenerIdentities } from './identity/listener-identities.js';
-import type { IdentityProvider } from './identity/provider.js';
+import { allReady, type IdentityProvider } from './identity/provider.js';
 import { IdentitySource } from './identity/source.js';
-import type { IdentityState } from './identity/svid.js';
 import { compileAllowList } from './inbound/allow.js';
 import { guardHeaderTimeout } from './inbound/header-timeout.js';
 import { createHttpInbound } from './inbound/http.js';
@@ -23,13 +22,8 @@ import { refuseRenegotiation } from './inbound/no-renegotiation.js';
 import { createTcpInbound } from './inbound/tcp.js';
 import { createHttpOutbound } from './outbound/http.js';
 import { createTcpOutbound } from './outbound/tcp.js';
-import {
-  clientContext,
-  contextOptions,
-  fapiKeyProblem,
-  type TlsProfile,
-  type TlsVersion,
-} from './tls/contexts.js';
+import { contextOptions, fapiKeyProblem } from './tls/contexts.js';
+import { type ClientContexts, clientContexts, requireFapiKey } from './tls/listener-tls.js';
 import type { createTokenCheck } from './token/inbound-check.js';
 import type { TokenClients } from './token/registry.js';
 
@@ -58,30 +52,6 @@ async function listen(server: Server, address: string, name: string): Promise<nu
     });
   });
   return (server.address() as AddressInfo).port;
-}
-
-type ClientContexts = (v: TlsVersion, profile: TlsProfile) => tls.SecureContext | null;
-
-/** Client contexts per TLS minimum and profile, rebuilt once per identity change and shared by all connections. */
-function clientContexts(source: IdentityProvider): ClientContexts {
-  const cache = new Map<string, tls.SecureContext | null>();
-  let state: IdentityState = source.state();
-  source.subscribe((s) => {
-    state = s;
-    cache.clear();
-  });
-  return (v, profile) => {
-    if (!source.isReady()) return null;
-    const key = `${v}/${profile}`;
-    if (!cache.has(key)) cache.set(key, clientContext(state, v, profile));
-    return cache.get(key) ?? null;
-  };
-}
-
-/** A fapi listener refuses to start with a non-RSA or short key (its TLS 1.2 suites are RSA-only). */
-function requireFapiKey(cfg: InboundConfig | OutboundConfig, source: IdentityProvider, kind: string): void {
-  const problem = cfg.tlsProfile === 'fapi' ? fapiKeyProblem(source.state()) : null;
-  if (problem) throw new TetherError('ERR_CONFIG_INVALID', `${kind}.${cfg.name}: ${problem}`);
 }
 
 interface TokenSupport {
@@ -176,15 +146,6 @@ function createInbound(
   return server;
 }
 
-/** The sidecar-wide view: /readyz is ready only when every listener's identity and trust are. */
-function overallProvider(main: IdentityProvider, listeners: readonly IdentityProvider[]): IdentityProvider {
-  return {
-    state: () => main.state(),
-    subscribe: (l) => main.subscribe(l),
-    isReady: () => main.isReady() && listeners.every((p) => p.isReady()),
-  };
-}
-
 export async function runSidecar(
   config: SidecarConfig,
   log: Logger,
@@ -218,7 +179,7 @@ export async function runSidecar(
     const main = identities.canProvide({ identity: undefined, trustFile: undefined })
       ? identities.for({ identity: undefined, trustFile: undefined })
       : (all[0] ?? caSource!);
-    source = overallProvider(main, all);
+    source = allReady(main, all);
   } catch (err) {
     identities.stop();
     throw err;

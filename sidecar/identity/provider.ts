@@ -52,3 +52,12 @@ export function composeIdentity(
     },
   };
 }
+
+/** The sidecar-wide view: /readyz is ready only when every listener's identity and trust are. */
+export function allReady(main: IdentityProvider, listeners: readonly IdentityProvider[]): IdentityProvider {
+  return {
+    state: () => main.state(),
+    subscribe: (l) => main.subscribe(l),
+    isReady: () => main.isReady() && listeners.every((p) => p.isReady()),
+  };
+}
