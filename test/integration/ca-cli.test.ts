@@ -297,10 +297,12 @@ describe('tether ca serve configuration', () => {
     const ca = await startCa({ dataDir: dir, config, args: ['--default-ttl', '20m'] });
     try {
       const token = await tetherOk(['ca', 'token', 'create', '--data-dir', dir, '--spiffe-id', WEB]);
+      const requestedAt = Date.now();
       const w = await enrollWithToken(ca.address, ca.bundlePem, token);
-      const lifetime = Date.parse(w.leaf.validTo) - Date.parse(w.leaf.validFrom);
-      expect(lifetime).toBeGreaterThan(20 * 60_000);
-      expect(lifetime).toBeLessThan(22 * 60_000);
+      // notAfter = issuance time + TTL (notBefore is backdated for clock skew, so measure from now).
+      const ttlMs = Date.parse(w.leaf.validTo) - requestedAt;
+      expect(ttlMs).toBeGreaterThan(20 * 60_000 - 2_000);
+      expect(ttlMs).toBeLessThan(21 * 60_000);
     } finally {
       await ca.stop();
     }
