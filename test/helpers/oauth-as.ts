@@ -30,6 +30,19 @@ function pemOf(raw: Buffer): string {
   return `-----BEGIN CERTIFICATE-----\n${raw.toString('base64').replace(/(.{64})/g, '$1\n')}\n-----END CERTIFICATE-----\n`;
 }
 
+/** oidc-provider's resource-indicator feature issuing JWT access tokens for one resource. */
+export function jwtResourceIndicators(resourceUri: string, scope: string, alg: 'ES256' | 'PS256') {
+  return {
+    enabled: true,
+    defaultResource: () => resourceUri,
+    useGrantedResource: () => true,
+    getResourceServerInfo: (_ctx: unknown, resource: string) => {
+      if (resource !== resourceUri) throw new Error(`unknown resource ${resource}`);
+      return { scope, audience: resourceUri, accessTokenFormat: 'jwt', jwt: { sign: { alg } } };
+    },
+  };
+}
+
 function mtlsFeature() {
   const socketOf = (ctx: { socket: tls.TLSSocket }) => ctx.socket;
   return {
@@ -72,20 +85,7 @@ async function configuration(o: OAuthAsOptions): Promise<Record<string, unknown>
       devInteractions: { enabled: false },
       clientCredentials: { enabled: true },
       mTLS: mtlsFeature(),
-      resourceIndicators: {
-        enabled: true,
-        defaultResource: () => o.resource,
-        useGrantedResource: () => true,
-        getResourceServerInfo: (_ctx: unknown, resource: string) => {
-          if (resource !== o.resource) throw new Error(`unknown resource ${resource}`);
-          return {
-            scope: o.scope,
-            audience: o.resource,
-            accessTokenFormat: 'jwt',
-            jwt: { sign: { alg: 'ES256' } },
-          };
-        },
-      },
+      resourceIndicators: jwtResourceIndicators(o.resource, o.scope, 'ES256'),
     },
   };
 }

@@ -8,6 +8,7 @@ import type { AddressInfo } from 'node:net';
 import type tls from 'node:tls';
 import { exportJWK } from 'jose';
 import Provider from 'oidc-provider';
+import { jwtResourceIndicators } from './oauth-as.js';
 import type { Qwac } from './qwac.js';
 
 export interface OpenBankingAs {
@@ -71,20 +72,7 @@ async function configuration(o: OpenBankingAsOptions, mtlsOrigin: string): Promi
       devInteractions: { enabled: false },
       clientCredentials: { enabled: true },
       mTLS: mtlsFeature(),
-      resourceIndicators: {
-        enabled: true,
-        defaultResource: () => o.resource,
-        useGrantedResource: () => true,
-        getResourceServerInfo: (_ctx: unknown, resource: string) => {
-          if (resource !== o.resource) throw new Error(`unknown resource ${resource}`);
-          return {
-            scope: o.scope,
-            audience: o.resource,
-            accessTokenFormat: 'jwt',
-            jwt: { sign: { alg: 'PS256' } },
-          };
-        },
-      },
+      resourceIndicators: jwtResourceIndicators(o.resource, o.scope, 'PS256'),
     },
   };
 }
