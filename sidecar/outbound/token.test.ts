@@ -43,8 +43,8 @@ async function upstreamAccepting(good: string, seen: string[]): Promise<number> 
   return listen((req, res) => {
     seen.push(req.headers.authorization ?? '');
     req.resume();
-    if (req.headers.authorization === `Bearer ${good}`) return res.end('ok');
-    res.writeHead(401, { 'www-authenticate': 'Bearer error="invalid_token"' }).end('no');
+    if (req.headers.authorization === `Bearer ${good}`) res.end('ok');
+    else res.writeHead(401, { 'www-authenticate': 'Bearer error="invalid_token"' }).end('no');
   });
 }
 
