@@ -9,7 +9,7 @@
 import 'reflect-metadata';
 import { execFileSync } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
@@ -168,6 +168,8 @@ export interface GrpcResult {
   readonly p99Ms: number;
   /** CPU the CA process spent per certificate during the window (gRPC, TLS, issuance, SQLite). */
   readonly caCpuUsPerCert: number;
+  /** The kernel's share of caCpuUsPerCert (socket, pipe and WAL writes). */
+  readonly caSysUsPerCert: number;
   readonly errors: string[];
 }
 
@@ -176,6 +178,12 @@ interface ClientResult {
   failed: number;
   errors: string[];
   latencies: number[];
+}
+
+/** System (kernel) CPU of a process so far, in ms. */
+function sysCpuMs(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[12]) * 1000) / 100;
 }
 
 function percentile(sorted: readonly number[], p: number): number {
@@ -211,9 +219,11 @@ export async function measureIssuanceGrpc({
     writeFileSync(path.join(syncDir, 'go'), String(startAt));
     await sleep(startAt - Date.now());
     const cpu0 = cpuMs([ca.child.pid!]);
+    const sys0 = sysCpuMs(ca.child.pid!);
     const results = await Promise.all(runs);
     rmSync(syncDir, { recursive: true, force: true });
     const caCpu = cpuMs([ca.child.pid!]) - cpu0;
+    const caSys = sysCpuMs(ca.child.pid!) - sys0;
     const latencies = results.flatMap((r) => r.latencies).sort((a, b) => a - b);
     const certificates = latencies.length;
     return {
@@ -225,6 +235,7 @@ export async function measureIssuanceGrpc({
       p50Ms: percentile(latencies, 50),
       p99Ms: percentile(latencies, 99),
       caCpuUsPerCert: certificates ? +((caCpu * 1000) / certificates).toFixed(1) : Number.NaN,
+      caSysUsPerCert: certificates ? +((caSys * 1000) / certificates).toFixed(1) : Number.NaN,
       errors: [...new Set(results.flatMap((r) => r.errors))],
     };
   } finally {

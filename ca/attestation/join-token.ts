@@ -1,6 +1,6 @@
 // Join tokens: printed once at creation (`tjt_` + 256 random bits), stored only as SHA-256,
 // limited in uses and lifetime. Redemption is atomic with recording the certificate it buys.
-import { createHash, randomBytes } from 'node:crypto';
+import { hash, randomBytes } from 'node:crypto';
 import { TetherError } from '../../common/errors.js';
 import { parseWorkloadId, type SpiffeId } from '../../common/spiffe-id.js';
 import type { JoinTokenRecord, Store } from '../store/store.js';
@@ -11,7 +11,7 @@ const TOKEN_FORMAT = /^tjt_[A-Za-z0-9_-]{43}$/;
 
 /** Lowercase hex SHA-256 of a token: the only form that is stored. */
 export function hashJoinToken(token: string): string {
-  return createHash('sha256').update(token).digest('hex');
+  return hash('sha256', token, 'hex'); // one-shot: no Hash object per issuance
 }
 
 /** The short id shown by `token list` and accepted by `token revoke`: a prefix of the hash. */

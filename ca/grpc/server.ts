@@ -71,6 +71,9 @@ export class CaGrpcServer {
       'grpc.max_concurrent_streams': 1000,
       'grpc.keepalive_time_ms': 60_000,
       'grpc.keepalive_timeout_ms': 20_000,
+      // Channelz (grpc-js's introspection service) is never served here, yet when enabled it
+      // tracks every call and stream: pure per-call cost.
+      'grpc.enable_channelz': 0,
     });
     const service = caProto().tether.ca.v1.CertificateAuthority.service;
     this.server.addService(service, {
@@ -127,7 +130,8 @@ export class CaGrpcServer {
         certChain: issued.certChain,
         trustBundle: issued.trustBundle,
         spiffeId: issued.spiffeId,
-        expiresAtUnix: String(Math.floor(issued.notAfter.getTime() / 1000)),
+        // A number encodes without protobufjs's Long-from-string parse; the wire bytes are the same.
+        expiresAtUnix: Math.floor(issued.notAfter.getTime() / 1000),
       });
     } catch (err) {
       const e = asTetherError(err);

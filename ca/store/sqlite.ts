@@ -124,6 +124,9 @@ function storeError(err: unknown): never {
 export class SqliteStore implements Store {
   private readonly db: Database.Database;
   private readonly statements = new Map<string, Database.Statement>();
+  private recordIssuanceTx:
+    | ((record: IssuedRecord, redemption: Redemption | null, now: number) => void)
+    | null = null;
 
   /** Opens (creating if `create`) the database file; the file is chmod 0600. */
   constructor(file: string, options: { create: boolean; readonly?: boolean }) {
@@ -262,6 +265,19 @@ export class SqliteStore implements Store {
   }
 
   async recordIssuance(record: IssuedRecord, redemption: Redemption | null, now: number): Promise<void> {
+    try {
+      this.recordTx()(record, redemption, now);
+    } catch (err) {
+      storeError(err);
+    }
+  }
+
+  /**
+   * Token redemption and the certificate's row in one transaction (commits before the caller
+   * returns the certificate). Built once: db.transaction() wraps a new function on every call.
+   */
+  private recordTx(): (record: IssuedRecord, redemption: Redemption | null, now: number) => void {
+    if (this.recordIssuanceTx) return this.recordIssuanceTx;
     const redeem = this.stmt(
       'UPDATE join_tokens SET uses_left = uses_left - 1 WHERE hash = ? AND uses_left > 0 AND revoked = 0 AND expires_at > ?',
     );
@@ -269,8 +285,8 @@ export class SqliteStore implements Store {
       `INSERT INTO issued (serial, spiffe_id, not_before, not_after, attestor, peer, generation_id, issued_at)
        VALUES (@serial, @spiffeId, @notBefore, @notAfter, @attestor, @peer, @generationId, @issuedAt)`,
     );
-    try {
-      this.db.transaction(() => {
+    this.recordIssuanceTx = this.db.transaction(
+      (record: IssuedRecord, redemption: Redemption | null, now: number) => {
         if (redemption && redeem.run(redemption.tokenHash, now).changes !== 1) {
           throw new TetherError(
             'ERR_CREDENTIAL_INVALID',
@@ -278,10 +294,9 @@ export class SqliteStore implements Store {
           );
         }
         insert.run(record);
-      })();
-    } catch (err) {
-      storeError(err);
-    }
+      },
+    );
+    return this.recordIssuanceTx;
   }
 
   async countIssued(now: number): Promise<{ total: number; active: number }> {
