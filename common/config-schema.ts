@@ -1,5 +1,5 @@
 // Schema pieces both config files use: durations as strings ("90s", "1h") and host:port pairs.
-import { z } from 'zod';
+import * as z from 'zod';
 import { parseDurationMs } from './duration.js';
 
 /** A duration string; parsed to a number once, after validation. */

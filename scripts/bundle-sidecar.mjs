@@ -19,6 +19,9 @@ await build({
   target: 'node20',
   // tsc's source maps are chained, so stack traces name the .ts files.
   sourcemap: 'linked',
+  // Whitespace and syntax only: ~30% less source to parse and hold, identifiers (stack traces) kept.
+  minifyWhitespace: true,
+  minifySyntax: true,
   legalComments: 'none',
   logLevel: 'warning',
   // The CJS dependencies call require() for Node built-ins; ESM output has no require of its own.

@@ -1,6 +1,6 @@
 // The sidecar config schema (design.md §6). The TypeScript type is derived from it; durations
 // stay strings here and are parsed once in load.ts.
-import { z } from 'zod';
+import * as z from 'zod';
 import { durationString, hostPortString } from '../../common/config-schema.js';
 
 const duration = durationString;
