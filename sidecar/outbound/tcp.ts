@@ -7,7 +7,7 @@ import type { Logger } from '../../common/logging.js';
 import type { SidecarMetrics } from '../admin/metrics.js';
 import type { OutboundConfig } from '../config/load.js';
 import { pipeBothWays } from '../net/pipe.js';
-import { serverIdentityCheck } from './verify-server.js';
+import { serverCheckFor } from './verify-server.js';
 
 export interface OutboundDeps {
   readonly cfg: OutboundConfig;
@@ -43,7 +43,8 @@ function resumableSessions(): {
 
 export function createTcpOutbound(d: OutboundDeps): net.Server {
   const target = splitHostPort(d.cfg.upstream);
-  const checkServerIdentity = serverIdentityCheck(d.cfg.serverId);
+  const checkServerIdentity = serverCheckFor(d.cfg);
+  const servername = d.cfg.serverName; // SNI for servers outside the mesh
   const labels = { direction: 'outbound', listener: d.cfg.name };
   const sessions = resumableSessions();
   return net.createServer({ noDelay: true }, (client) => {
@@ -60,6 +61,7 @@ export function createTcpOutbound(d: OutboundDeps): net.Server {
       port: target.port,
       secureContext,
       checkServerIdentity,
+      ...(servername ? { servername } : {}),
       ...(session ? { session } : {}),
     });
     // Only sessions of a server that verified (chain and SPIFFE ID) are kept.
