@@ -88,11 +88,12 @@ beforeAll(async () => {
   const trust = `trust: { bundleFile: ${pki.qtsp.rootFile} }`;
   const pin = `sha256:${spkiSha256(new X509Certificate(pki.bank.certPem).raw)}`;
   const wrongPin = `sha256:${spkiSha256(new X509Certificate(pki.tppAi.certPem).raw)}`;
-  const outbound = (name: string, identity: string, verify: string) =>
+  const outbound = (name: string, identity: string, verify: string, protocol = 'http') =>
     [
       `  - name: ${name}`,
       '    listen: 127.0.0.1:0',
       `    upstream: 127.0.0.1:${bankPort}`,
+      `    protocol: ${protocol}`,
       `    ${verify}`,
       `    identity: ${identity}`,
       '    tls: { profile: fapi }',
@@ -127,6 +128,18 @@ beforeAll(async () => {
         'wrongpin',
         `{ certFile: ${pki.tppAi.certFile}, keyFile: ${pki.tppAi.keyFile} }`,
         `serverSpki: "${wrongPin}"`,
+      ),
+      outbound(
+        'tcpname',
+        `{ certFile: ${pki.tppAi.certFile}, keyFile: ${pki.tppAi.keyFile} }`,
+        'serverName: bank.example',
+        'tcp',
+      ),
+      outbound(
+        'tcpwrongname',
+        `{ certFile: ${pki.tppAi.certFile}, keyFile: ${pki.tppAi.keyFile} }`,
+        'serverName: other-bank.example',
+        'tcp',
       ),
       '',
     ].join('\n'),
@@ -214,6 +227,14 @@ describe('open banking: eIDAS certificates and PSD2 roles', () => {
     const pin = await get(tpp.ports['outbound.wrongpin']!, '/accounts/x');
     expect(pin.status).toBe(502);
     expect(pin.body).toContain('does not match the pinned serverSpki');
+  });
+
+  it('verifies the bank by serverName in TCP mode too: the right name passes, another name never connects', async () => {
+    expect((await get(tpp.ports['outbound.tcpname']!, '/accounts/tcp')).status).toBe(200);
+    expect(app.seen.at(-1)!['x-tether-org-id']).toBe(TPP_AI_ORG);
+    const seen = app.seen.length;
+    await expect(get(tpp.ports['outbound.tcpwrongname']!, '/accounts/tcp-wrong')).rejects.toThrow();
+    expect(app.seen.length).toBe(seen);
   });
 
   it('refuses a client certificate from outside the QTSP trust at the handshake', async () => {
