@@ -71,9 +71,9 @@ export class CaGrpcServer {
       'grpc.max_concurrent_streams': 1000,
       'grpc.keepalive_time_ms': 60_000,
       'grpc.keepalive_timeout_ms': 20_000,
-      // Channelz (grpc-js's introspection service) is never served here, yet when enabled it
-      // tracks every call and stream: pure per-call cost.
-      'grpc.enable_channelz': 0,
+      // Channelz stays on (the default): with 'grpc.enable_channelz': 0, grpc-js 1.14 stops tracking
+      // sessions, so forceShutdown leaves open WatchTrustBundle streams alive and the CA takes
+      // until the 60 s keepalive to exit (caught by the CA-outage rotation test).
     });
     const service = caProto().tether.ca.v1.CertificateAuthority.service;
     this.server.addService(service, {

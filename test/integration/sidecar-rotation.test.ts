@@ -122,7 +122,10 @@ describe('CA outage', () => {
     const pair = await startPair('ttl: { default: 30s, max: 30s }\n', '30s', caPort);
     const first = await pair.web.certs();
     const firstOrders = await pair.orders.certs();
+    const stopping = Date.now();
     await pair.mesh.ca.stop();
+    // Open bundle streams must not hold the CA up: 5 s grace, then in-flight streams are cut.
+    expect(Date.now() - stopping).toBeLessThan(10_000);
     const traffic = startTraffic({ httpPort: pair.httpOut, tcpPort: pair.tcpOut, maxMs: 40_000 });
     // Past half-life (15 s ± 3 s), renewal attempts fail but the current certificate keeps working.
     const deadline = Date.now() + 20_000;
