@@ -5,6 +5,7 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { pickPort } from '../../common/free-port.js';
 import { TETHER_BIN, tempDir } from './ca-process.js';
+import { parseLogLines } from './log-lines.js';
 import { registerOutput } from './log-sink.js';
 
 export interface SidecarProcess {
@@ -44,14 +45,14 @@ export async function startSidecar(
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
-  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  let stdout = ''; // logs are parsed from stdout alone, so stderr never splits a line
+  child.stdout!.on('data', (d: Buffer) => {
+    out += d.toString();
+    stdout += d.toString();
+  });
   child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
   registerOutput(`tether sidecar run --config ${config}`, () => out);
-  const logs = () =>
-    out
-      .split('\n')
-      .filter((l) => l.startsWith('{'))
-      .map((l) => JSON.parse(l) as Record<string, unknown>);
+  const logs = () => parseLogLines(stdout);
   const wanted = o.waitReady === false ? 'sidecar admin listening' : 'sidecar ready';
   const line = await new Promise<Record<string, unknown>>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`sidecar not ready in 20 s:\n${out}`)), 20_000);
