@@ -73,9 +73,10 @@ describe('a slow backend', () => {
     expect(r).toMatchObject({ status: 504, reason: 'upstream_timeout' });
     expect(r.ms).toBeGreaterThanOrEqual(900);
     expect(r.ms).toBeLessThan(4000);
-    const lines = orders
-      .logs()
-      .filter((l) => l['msg'] === 'upstream request failed' && l['listener'] === 'slow');
+    const isSlowFailure = (l: Record<string, unknown>) =>
+      l['msg'] === 'upstream request failed' && l['listener'] === 'slow';
+    await orders.waitForLog(isSlowFailure);
+    const lines = orders.logs().filter(isSlowFailure);
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatchObject({ code: 'ETIMEDOUT' });
   });
@@ -97,9 +98,7 @@ describe('a backend that is down', () => {
     const r = await timed(`http://127.0.0.1:${p.downOut}/`);
     expect(r).toMatchObject({ status: 502, reason: 'upstream_unavailable' });
     expect(r.ms).toBeLessThan(2000);
-    expect(
-      orders.logs().some((l) => l['msg'] === 'upstream request failed' && l['code'] === 'ECONNREFUSED'),
-    ).toBe(true);
+    await orders.waitForLog((l) => l['msg'] === 'upstream request failed' && l['code'] === 'ECONNREFUSED');
   });
 
   it('closes the client connection promptly in TCP mode', async () => {

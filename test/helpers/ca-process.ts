@@ -5,7 +5,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseLogLines } from './log-lines.js';
+import { parseLogLines, waitForLogLine } from './log-lines.js';
 import { registerOutput } from './log-sink.js';
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -57,6 +57,11 @@ export interface CaProcess {
   output(): string;
   /** Parsed JSON log lines so far. */
   logs(): Record<string, unknown>[];
+  /** The first log line matching `pred`, waiting up to `timeoutMs` for it to arrive. */
+  waitForLog(
+    pred: (l: Record<string, unknown>) => boolean,
+    timeoutMs?: number,
+  ): Promise<Record<string, unknown>>;
   stop(signal?: NodeJS.Signals): Promise<number | null>;
   readonly child: ChildProcess;
 }
@@ -129,6 +134,7 @@ export async function startCa(o: StartCaOptions): Promise<CaProcess> {
     bundlePem,
     output: () => out,
     logs: parseLogs,
+    waitForLog: (pred, timeoutMs) => waitForLogLine(parseLogs, pred, timeoutMs),
     child,
     stop: (signal = 'SIGTERM') =>
       new Promise((resolve) => {

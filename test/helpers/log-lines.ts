@@ -9,3 +9,24 @@ export function parseLogLines(stdout: string): Record<string, unknown>[] {
   lines.pop();
   return lines.filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
 }
+
+type LogLine = Record<string, unknown>;
+
+/**
+ * Resolves with the first log line matching `pred`, polling `logs` until `timeoutMs`. A child
+ * process's log line can reach the test after the HTTP/gRPC answer it accompanies (the two travel
+ * on different pipes), so a test that asserts a line exists must wait for it, not read once.
+ */
+export async function waitForLogLine(
+  logs: () => LogLine[],
+  pred: (l: LogLine) => boolean,
+  timeoutMs = 5_000,
+): Promise<LogLine> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const hit = logs().find(pred);
+    if (hit) return hit;
+    if (Date.now() >= deadline) throw new Error(`no matching log line within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}

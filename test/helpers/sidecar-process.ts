@@ -5,7 +5,7 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { pickPort } from '../../common/free-port.js';
 import { TETHER_BIN, tempDir } from './ca-process.js';
-import { parseLogLines } from './log-lines.js';
+import { parseLogLines, waitForLogLine } from './log-lines.js';
 import { registerOutput } from './log-sink.js';
 
 export interface SidecarProcess {
@@ -15,6 +15,11 @@ export interface SidecarProcess {
   readonly child: ChildProcess;
   output(): string;
   logs(): Record<string, unknown>[];
+  /** The first log line matching `pred`, waiting up to `timeoutMs` for it to arrive. */
+  waitForLog(
+    pred: (l: Record<string, unknown>) => boolean,
+    timeoutMs?: number,
+  ): Promise<Record<string, unknown>>;
   certs(): Promise<{
     ready: boolean;
     spiffeId: string;
@@ -78,6 +83,7 @@ export async function startSidecar(
     child,
     output: () => out,
     logs,
+    waitForLog: (pred, timeoutMs) => waitForLogLine(logs, pred, timeoutMs),
     certs: async () => (await (await admin('/certs')).json()) as Awaited<ReturnType<SidecarProcess['certs']>>,
     metrics: async () => (await admin('/metrics')).text(),
     stop: (signal = 'SIGTERM') =>

@@ -79,7 +79,7 @@ describe('a projected service-account token', () => {
     expect(issuer.requests()).toEqual(
       expect.arrayContaining(['/.well-known/openid-configuration', '/openid/v1/jwks']),
     );
-    const issued = ca.logs().find((l) => l['msg'] === 'certificate issued');
+    const issued = await ca.waitForLog((l) => l['msg'] === 'certificate issued');
     expect(issued?.['attestor']).toBe('kubernetes');
   });
 

@@ -180,7 +180,7 @@ describe('POST /token', () => {
     const r = await token({ audience: 'orders', scope: 'write:orders' });
     const jwt = r.body['access_token'] as string;
     const jti = decodeJwt(jwt).jti;
-    const line = ca.logs().find((l) => l['msg'] === 'access token issued' && l['jti'] === jti)!;
+    const line = await ca.waitForLog((l) => l['msg'] === 'access token issued' && l['jti'] === jti);
     expect(line).toMatchObject({ sub: WEB, aud: 'orders', scope: 'write:orders' });
     expect(ca.output()).not.toContain(jwt.split('.')[2]);
   });

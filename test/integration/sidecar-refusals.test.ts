@@ -127,7 +127,7 @@ describe('inbound refuses', () => {
     const intruder = await enrollWithToken(mesh.ca.address, mesh.ca.bundlePem, await tokenFor(OTHER));
     const res = await call(p.httpIn, intruder);
     expect(res).toEqual({ status: 403, reason: 'spiffe_id_not_allowed' });
-    const line = orders.logs().find((l) => l['msg'] === 'inbound peer not allowed');
+    const line = await orders.waitForLog((l) => l['msg'] === 'inbound peer not allowed');
     expect(line).toMatchObject({ peerId: OTHER, reason: 'spiffe_id_not_allowed', listener: 'orders' });
     expect(await orders.metrics()).toMatch(
       /tether_sidecar_authz_denied_total\{listener="orders",reason="spiffe_id_not_allowed"\} 1/,

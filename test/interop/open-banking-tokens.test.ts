@@ -128,9 +128,9 @@ describe('open banking tokens with oidc-provider (tls_client_auth_subject_dn, PS
     expect(res.status).toBe(503);
     expect(res.headers.get('x-tether-reason')).toBe('token_unavailable');
     expect(as.issued()).toBe(before);
-    const failed = tpp
-      .logs()
-      .find((l) => l['msg'] === 'access token request failed' && l['listener'] === 'impostor');
+    const failed = await tpp.waitForLog(
+      (l) => l['msg'] === 'access token request failed' && l['listener'] === 'impostor',
+    );
     expect(String(failed?.['err'])).toContain('invalid_client');
   });
 });
