@@ -1,8 +1,8 @@
 // Inbound HTTP mode: terminate mTLS (HTTP/1.1 keep-alive and HTTP/2 via ALPN), admit the peer,
 // and proxy each request to the workload with the verified identity in XFCC. A client-sent
 // x-forwarded-client-cert never reaches the workload.
-import http from 'node:http';
 import http2 from 'node:http2';
+import net from 'node:net';
 import type tls from 'node:tls';
 import { splitHostPort } from '../../common/address.js';
 import type { Logger } from '../../common/logging.js';
@@ -10,6 +10,7 @@ import type { SidecarMetrics } from '../admin/metrics.js';
 import type { InboundConfig } from '../config/load.js';
 import { xfccValue } from '../net/http-headers.js';
 import { type ProxyRequest, type ProxyResponse, proxyHttp, replyText } from '../net/http-proxy.js';
+import { Http1Pool } from '../net/http1-client.js';
 import { countConnection } from '../net/pipe.js';
 import { checkRule, ruleFor } from '../psd2/psd2-allow.js';
 import { type Admission, type AdmitOptions, admit, recordAdmission } from './admission.js';
@@ -52,7 +53,10 @@ function tlsSocketOf(req: Req): AdmittedSocket {
 
 export function createHttpInbound(d: HttpInboundDeps): http2.Http2SecureServer {
   const target = splitHostPort(d.cfg.forward);
-  const agent = new http.Agent({ keepAlive: true, maxSockets: 1024, scheduling: 'lifo' });
+  const pool = new Http1Pool({
+    open: () => net.connect({ host: target.host, port: target.port, noDelay: true }),
+    readyEvent: 'connect',
+  });
   const server = http2.createSecureServer({
     ...d.tlsOptions,
     allowHTTP1: true,
@@ -112,15 +116,7 @@ export function createHttpInbound(d: HttpInboundDeps): http2.Http2SecureServer {
       req,
       res,
       {
-        send: (headers) =>
-          http.request({
-            host: target.host,
-            port: target.port,
-            method: req.method,
-            path: req.url,
-            headers,
-            agent,
-          }),
+        send: (headers, framing) => pool.request(req.method ?? 'GET', req.url ?? '/', headers, framing),
         timeoutMs: d.cfg.requestTimeoutMs,
         maxBodyBytes: d.cfg.maxBodyBytes,
         log: d.log,
@@ -134,5 +130,6 @@ export function createHttpInbound(d: HttpInboundDeps): http2.Http2SecureServer {
     );
   });
 
+  server.on('close', () => pool.close());
   return server;
 }

@@ -1,25 +1,26 @@
-// Forwards one HTTP request (HTTP/1.1 or HTTP/2 on the client side) to an upstream and streams
-// the response back: header hygiene, a request timeout (504), upstream failures (502), and
-// cancellation when the client goes away.
+// Forwards one HTTP request (HTTP/1.1 or HTTP/2 on the client side) to an upstream over the lean
+// HTTP/1.1 client (http1-client.ts) and streams the response back: header hygiene, body framing,
+// a request timeout (504), upstream failures (502), and cancellation when the client goes away.
 import type http from 'node:http';
 import type http2 from 'node:http2';
 import { Transform, type TransformCallback } from 'node:stream';
 import type { Logger } from '../../common/logging.js';
 import { forwardableHeaders } from './http-headers.js';
+import type { BodyFraming, UpstreamRequest, UpstreamResponse } from './http1-client.js';
 
 export type ProxyRequest = http.IncomingMessage | http2.Http2ServerRequest;
 export type ProxyResponse = http.ServerResponse | http2.Http2ServerResponse;
 
 export interface ProxyTarget {
-  /** Starts the upstream request with the prepared headers. */
-  readonly send: (headers: http.OutgoingHttpHeaders) => http.ClientRequest;
+  /** Starts the upstream request with the prepared headers (throws ERR_INVALID_HTTP_REQUEST). */
+  readonly send: (headers: http.OutgoingHttpHeaders, framing: BodyFraming) => UpstreamRequest;
   readonly timeoutMs: number;
   readonly log: Logger;
   readonly logFields: Record<string, unknown>;
   /** Called with any upstream failure (e.g. to count failed handshakes). */
   readonly onError?: (err: NodeJS.ErrnoException) => void;
   /** Sees the upstream response first; returning true means it was handled (e.g. a retry). */
-  readonly intercept?: (up: http.IncomingMessage) => boolean;
+  readonly intercept?: (up: UpstreamResponse) => boolean;
   /** Request bodies larger than this are answered 413 and never reach the upstream in full. */
   readonly maxBodyBytes?: number | undefined;
 }
@@ -41,6 +42,19 @@ class BodyLimit extends Transform {
     if (this.seen > this.limit) done(new Error('body too large'));
     else done(null, chunk);
   }
+}
+
+/**
+ * How the request body travels upstream: with its content-length, re-chunked (an HTTP/1 chunked
+ * body, or an HTTP/2 body of unknown length), or not at all.
+ */
+function bodyFraming(req: ProxyRequest): BodyFraming {
+  if (req.readableEnded) return 'none'; // a retry: only bodiless requests are retried
+  if (req.headers['content-length'] !== undefined) return 'length';
+  if (req.httpVersionMajor === 2) {
+    return (req as http2.Http2ServerRequest).stream.endAfterHeaders ? 'none' : 'chunked';
+  }
+  return req.headers['transfer-encoding'] !== undefined ? 'chunked' : 'none';
 }
 
 /** Plain-text reply with a machine-readable reason header; destroys the stream if headers already went out. */
@@ -77,13 +91,22 @@ export function proxyHttp(
   const authority = req.headers[':authority'];
   if (req.httpVersionMajor === 2 && typeof authority === 'string') headers['host'] = authority;
   Object.assign(headers, extra);
-  const upstream = target.send(headers);
+  const framing = bodyFraming(req);
+  let upstream: UpstreamRequest;
+  try {
+    upstream = target.send(headers, framing);
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    target.log.warn({ ...target.logFields, err: e.message, code: e.code }, 'request cannot be forwarded');
+    replyText(res, 400, e.message, 'invalid_request');
+    return;
+  }
   upstream.setTimeout(target.timeoutMs, () =>
     upstream.destroy(Object.assign(new Error('upstream timed out'), { code: 'ETIMEDOUT' })),
   );
   upstream.on('response', (up) => {
     if (target.intercept?.(up)) return;
-    res.writeHead(up.statusCode ?? 502, forwardableHeaders(up.headers));
+    res.writeHead(up.statusCode, forwardableHeaders(up.headers));
     up.pipe(res as http.ServerResponse);
     up.on('error', () => res.destroy());
   });

@@ -1,46 +1,51 @@
 // Pooled mTLS connections per client TLS context: when the identity rotates, idle connections
 // made with the old certificate are closed and busy ones are not reused, so every new request
 // travels on a connection presenting the current certificate (which a bound token needs).
-import https from 'node:https';
 import type tls from 'node:tls';
+import { Http1Pool } from '../net/http1-client.js';
 
-export type AgentFor = (context: tls.SecureContext) => https.Agent;
+export type PoolFor = (context: tls.SecureContext) => Http1Pool;
 
-/** Retires an agent: idle sockets close now, busy ones close when their request ends. */
-function retire(agent: https.Agent): void {
-  (agent as https.Agent & { keepAlive: boolean }).keepAlive = false;
-  for (const list of Object.values(agent.freeSockets)) for (const s of list ?? []) s.destroy();
-}
-
-/** An agent per context; `onConnect` sees each newly made TLS connection (for metrics). */
-export function agentPool(onConnect: (socket: tls.TLSSocket) => void): { agentFor: AgentFor; close(): void } {
-  let current: { context: tls.SecureContext; agent: https.Agent } | null = null;
-  const all = new Set<https.Agent>();
-  const make = () => {
-    const agent = new https.Agent({ keepAlive: true, maxSockets: 1024, scheduling: 'lifo' });
-    agent.on('free', (socket) => socket.setNoDelay(true));
-    const createConnection = agent.createConnection.bind(agent) as (o: unknown, cb: unknown) => tls.TLSSocket;
-    agent.createConnection = ((o: unknown, cb: unknown) => {
-      const socket = createConnection(o, cb);
-      onConnect(socket);
-      return socket;
-    }) as typeof agent.createConnection;
-    all.add(agent);
-    return agent;
+/**
+ * A pool per context; `open` makes a new TLS connection with that context (and the last session
+ * ticket of the same context, so new connections resume).
+ */
+export function contextPools(
+  open: (context: tls.SecureContext, session: Buffer | undefined) => tls.TLSSocket,
+  connectTimeoutMs: number,
+): { poolFor: PoolFor; close(): void } {
+  let current: { context: tls.SecureContext; pool: Http1Pool; session?: Buffer } | null = null;
+  const all = new Set<Http1Pool>();
+  const make = (context: tls.SecureContext) => {
+    const entry: { context: tls.SecureContext; pool: Http1Pool; session?: Buffer } = {
+      context,
+      pool: new Http1Pool({
+        open: () => {
+          const socket = open(context, entry.session);
+          // Only sessions of a server that verified (chain and identity) are kept.
+          socket.on('session', (ticket: Buffer) => {
+            if (socket.authorized) entry.session = ticket;
+          });
+          return socket;
+        },
+        readyEvent: 'secureConnect',
+        connectTimeoutMs,
+      }),
+    };
+    all.add(entry.pool);
+    return entry;
   };
   return {
-    agentFor(context) {
-      if (current?.context === context) return current.agent;
-      if (current) {
-        retire(current.agent);
-        all.delete(current.agent);
-      }
-      current = { context, agent: make() };
-      return current.agent;
+    poolFor(context) {
+      if (current?.context === context) return current.pool;
+      if (current) current.pool.retire();
+      current = make(context);
+      return current.pool;
     },
-    /** Destroys the current agent (retired ones end with their last request). */
+    /** Closes every connection of every pool. */
     close() {
-      for (const a of all) a.destroy();
+      for (const p of all) p.close();
+      all.clear();
     },
   };
 }

@@ -2,13 +2,13 @@
 // pooled, reused mTLS connection to the upstream, verified by the upstream's SPIFFE ID. With
 // `token`, each request carries a bearer token bound to the certificate of that connection.
 import http from 'node:http';
-import https from 'node:https';
-import type tls from 'node:tls';
+import tls from 'node:tls';
 import { splitHostPort } from '../../common/address.js';
 import type { Svid } from '../identity/svid.js';
 import { type ProxyRequest, type ProxyResponse, proxyHttp, replyText } from '../net/http-proxy.js';
+import type { UpstreamResponse } from '../net/http1-client.js';
 import { countConnection } from '../net/pipe.js';
-import { agentPool } from './agent-pool.js';
+import { contextPools } from './agent-pool.js';
 import { handshakeReason, type OutboundDeps } from './tcp.js';
 import { forwardWithToken, type TokenSource } from './token.js';
 import { serverCheckFor } from './verify-server.js';
@@ -25,31 +25,28 @@ export function createHttpOutbound(d: HttpOutboundDeps): http.Server {
   const checkServerIdentity = serverCheckFor(d.cfg);
   const servername = d.cfg.serverName; // SNI for servers outside the mesh
   const labels = { direction: 'outbound', listener: d.cfg.name };
-  // Count each new mTLS connection the pool opens (reused connections need no handshake).
-  const pool = agentPool((socket) =>
-    socket.once('secureConnect', () => d.metrics.handshakes.inc({ ...labels, result: 'ok', reason: '' })),
-  );
+  // Count each new mTLS connection a pool opens (reused connections need no handshake).
+  const pools = contextPools((secureContext, session) => {
+    const socket = tls.connect({
+      host: target.host,
+      port: target.port,
+      secureContext,
+      checkServerIdentity,
+      ...(servername ? { servername } : {}),
+      ...(session ? { session } : {}),
+    });
+    socket.setNoDelay(true);
+    socket.once('secureConnect', () => d.metrics.handshakes.inc({ ...labels, result: 'ok', reason: '' }));
+    return socket;
+  }, d.cfg.connectTimeoutMs);
   const forward = (req: ProxyRequest, res: ProxyResponse, secureContext: tls.SecureContext) => {
-    const agent = pool.agentFor(secureContext);
-    return (extra: http.OutgoingHttpHeaders, intercept?: (up: http.IncomingMessage) => boolean) =>
+    const pool = pools.poolFor(secureContext);
+    return (extra: http.OutgoingHttpHeaders, intercept?: (up: UpstreamResponse) => boolean) =>
       proxyHttp(
         req,
         res,
         {
-          send: (headers) =>
-            https.request({
-              host: target.host,
-              port: target.port,
-              method: req.method,
-              path: req.url,
-              headers,
-              agent,
-              secureContext,
-              checkServerIdentity,
-              ...(servername ? { servername } : {}),
-              timeout: d.cfg.connectTimeoutMs,
-              // https passes unknown options through to tls.connect: one context per identity change.
-            } as https.RequestOptions),
+          send: (headers, framing) => pool.request(req.method ?? 'GET', req.url ?? '/', headers, framing),
           timeoutMs: d.cfg.requestTimeoutMs,
           maxBodyBytes: d.cfg.maxBodyBytes,
           log: d.log,
@@ -91,6 +88,6 @@ export function createHttpOutbound(d: HttpOutboundDeps): http.Server {
   server.on('connection', (socket) =>
     countConnection(socket, { direction: 'outbound', listener: d.cfg.name, metrics: d.metrics }),
   );
-  server.on('close', () => pool.close());
+  server.on('close', () => pools.close());
   return server;
 }

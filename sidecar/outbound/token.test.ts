@@ -1,9 +1,10 @@
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import net, { type AddressInfo } from 'node:net';
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Svid } from '../identity/svid.js';
 import { type ProxyRequest, type ProxyResponse, proxyHttp } from '../net/http-proxy.js';
+import { Http1Pool, type UpstreamResponse } from '../net/http1-client.js';
 import { forwardWithToken, isReplayable, type TokenSource } from './token.js';
 
 const log = pino({ level: 'silent' });
@@ -50,20 +51,17 @@ async function upstreamAccepting(good: string, seen: string[]): Promise<number> 
 
 /** A proxy in front of `upstreamPort` that forwards every request through forwardWithToken. */
 async function proxyWith(tokens: TokenSource, upstreamPort: number): Promise<number> {
+  const pool = new Http1Pool({
+    open: () => net.connect(upstreamPort, '127.0.0.1'),
+    readyEvent: 'connect',
+  });
   return listen((req, res) => {
-    const send = (extra: http.OutgoingHttpHeaders, intercept?: (up: http.IncomingMessage) => boolean) =>
+    const send = (extra: http.OutgoingHttpHeaders, intercept?: (up: UpstreamResponse) => boolean) =>
       proxyHttp(
         req as ProxyRequest,
         res as ProxyResponse,
         {
-          send: (headers) =>
-            http.request({
-              host: '127.0.0.1',
-              port: upstreamPort,
-              method: req.method,
-              path: req.url,
-              headers,
-            }),
+          send: (headers, framing) => pool.request(req.method ?? 'GET', req.url ?? '/', headers, framing),
           timeoutMs: 5_000,
           log,
           logFields: {},

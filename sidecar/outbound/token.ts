@@ -6,6 +6,7 @@ import type http from 'node:http';
 import type { Logger } from '../../common/logging.js';
 import type { Svid } from '../identity/svid.js';
 import { type ProxyRequest, type ProxyResponse, replyText } from '../net/http-proxy.js';
+import type { UpstreamResponse } from '../net/http1-client.js';
 import { isInvalidTokenChallenge } from '../token/challenge.js';
 
 export interface TokenSource {
@@ -13,10 +14,7 @@ export interface TokenSource {
   invalidate(svid: Svid, token: string): void;
 }
 
-export type Send = (
-  extra: http.OutgoingHttpHeaders,
-  intercept?: (up: http.IncomingMessage) => boolean,
-) => void;
+export type Send = (extra: http.OutgoingHttpHeaders, intercept?: (up: UpstreamResponse) => boolean) => void;
 
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE']);
 
@@ -58,7 +56,7 @@ export async function forwardWithToken(
     const fresh = await tokenOrReply(tokens, svid, res, log);
     if (fresh !== null) send({ authorization: `Bearer ${fresh}` });
   };
-  const intercept = (up: http.IncomingMessage): boolean => {
+  const intercept = (up: UpstreamResponse): boolean => {
     if (up.statusCode !== 401 || !isInvalidTokenChallenge(up.headers['www-authenticate'])) return false;
     up.resume();
     tokens.invalidate(svid, token);
