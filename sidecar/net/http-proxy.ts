@@ -44,6 +44,18 @@ class BodyLimit extends Transform {
   }
 }
 
+/** Streams the upstream body into the response with backpressure (a lighter `pipe`). */
+function relayBody(up: UpstreamResponse, res: ProxyResponse): void {
+  const out = res as http.ServerResponse;
+  up.on('data', (chunk: Buffer) => {
+    if (!out.write(chunk)) {
+      up.pause();
+      out.once('drain', () => up.resume());
+    }
+  });
+  up.once('end', () => out.end());
+}
+
 /**
  * How the request body travels upstream: with its content-length, re-chunked (an HTTP/1 chunked
  * body, or an HTTP/2 body of unknown length), or not at all.
@@ -107,7 +119,7 @@ export function proxyHttp(
   upstream.on('response', (up) => {
     if (target.intercept?.(up)) return;
     res.writeHead(up.statusCode, forwardableHeaders(up.headers));
-    up.pipe(res as http.ServerResponse);
+    relayBody(up, res);
     up.on('error', () => res.destroy());
   });
   let refused = false;
@@ -124,8 +136,11 @@ export function proxyHttp(
     if (!res.writableFinished) upstream.destroy();
   });
   // A retried request was read to its end by the first attempt (only bodiless ones are retried).
-  if (req.readableEnded) upstream.end();
-  else if (limit === undefined) req.pipe(upstream);
+  if (framing === 'none') {
+    // Bodiless: nothing to relay (whatever an HTTP/2 client still sends is drained unused).
+    upstream.end();
+    if (!req.readableEnded) req.resume();
+  } else if (limit === undefined) req.pipe(upstream);
   else {
     const body = new BodyLimit(limit);
     body.on('error', () => {
