@@ -7,6 +7,7 @@
 // on 127.0.0.1; every child process is time-bounded and stopped in afterAll.
 import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import http2 from 'node:http2';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { removeDir, tempDir } from '../helpers/ca-process.js';
@@ -252,6 +253,39 @@ describe('curl → inbound (http mode)', () => {
     const body = JSON.parse(r.body) as { path: string; xfcc: string };
     expect(body.path).toBe('/h2');
     expect(body.xfcc).toBe(`By=${ORDERS_ID};Hash=${sha256Hex(web.workload.leaf.raw)};URI=${WEB_ID}`);
+  });
+
+  it('relays HTTP/2 request bodies with and without content-length to the HTTP/1.1 workload', async () => {
+    const session = http2.connect(`https://127.0.0.1:${ordersPort}`, {
+      ca: readFileSync(mesh!.bundleFile),
+      cert: readFileSync(web.files.chain),
+      key: readFileSync(web.files.key),
+      checkServerIdentity: () => undefined,
+    });
+    const post = (headers: http2.OutgoingHttpHeaders, parts: string[]) =>
+      new Promise<{ status: number; body: { method: string; body: string } }>((resolve, reject) => {
+        const stream = session.request({ ':method': 'POST', ':path': '/h2-body', ...headers });
+        let status = 0;
+        let text = '';
+        stream.on('response', (h) => (status = Number(h[':status'])));
+        stream.on('data', (c: Buffer) => (text += c.toString()));
+        stream.on('end', () => resolve({ status, body: JSON.parse(text) }));
+        stream.on('error', reject);
+        for (const part of parts) stream.write(part);
+        stream.end();
+      });
+    try {
+      const big = 'x'.repeat(100_000);
+      const unknownLength = await post({}, ['first,', big, ',last']);
+      expect(unknownLength.status).toBe(200);
+      expect(unknownLength.body.body).toBe(`first,${big},last`);
+      const known = await post({ 'content-length': '5' }, ['hello']);
+      expect(known).toMatchObject({ status: 200, body: { method: 'POST', body: 'hello' } });
+      expect(app!.seen.at(-2)!['transfer-encoding']).toBe('chunked');
+      expect(app!.seen.at(-1)!['content-length']).toBe('5');
+    } finally {
+      session.close();
+    }
   });
 
   it('still authenticates the server: a pin for another key makes curl abort', async () => {
