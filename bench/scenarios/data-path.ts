@@ -3,6 +3,7 @@
 // a fixed 1,000 req/s, new mTLS handshakes/s into an inbound listener, and sidecar RSS.
 import { spawn } from 'node:child_process';
 import path from 'node:path';
+import { freePort } from '../../test/helpers/sidecar-process.js';
 import { BENCH_DIR, childrenOf, cpuMs, median, rssMb, runLoad, sleep } from '../lib/procs.js';
 import { fmt, type Row } from '../lib/report.js';
 import { type WrkResult, wrk } from '../lib/wrk.js';
@@ -187,24 +188,15 @@ async function pairConnections(b: Bench, t: Timing, details: Record<string, unkn
   };
 }
 
-/** Holds `count` connections through the TCP pair (web: 2 sockets each, orders: 2 each). */
-async function memory(
-  b: Bench,
-  t: Timing,
-  idle: { web: number; orders: number },
-  details: Record<string, unknown>,
-): Promise<Row[]> {
+/** Opens `count` connections to `port` (plaintext into a pair) and samples `pids`' RSS while held. */
+async function holdAndSample(
+  port: number,
+  count: number,
+  pids: { a: number; b: number },
+): Promise<{ open: number; a: number; b: number }> {
   const child = spawn(
     process.execPath,
-    [
-      '--import',
-      'tsx',
-      path.join(BENCH_DIR, 'load', 'client.ts'),
-      'hold',
-      String(b.ports.tcpOut),
-      String(t.holdConnections),
-      '60',
-    ],
+    ['--import', 'tsx', path.join(BENCH_DIR, 'load', 'client.ts'), 'hold', String(port), String(count), '60'],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let out = '';
@@ -214,24 +206,68 @@ async function memory(
   while (!out.includes('"open"') && child.exitCode === null && Date.now() < deadline) await sleep(100);
   const open = Number(/"open":(\d+)/.exec(out)?.[1] ?? 0);
   await sleep(1000);
-  const samples: { web: number; orders: number }[] = [];
+  const samples: { a: number; b: number }[] = [];
   for (let i = 0; i < 3; i++) {
-    samples.push({ web: rssMb(b.web.child.pid!), orders: rssMb(b.orders.child.pid!) });
+    samples.push({ a: rssMb(pids.a), b: rssMb(pids.b) });
     await sleep(300);
   }
   child.kill('SIGTERM');
-  const loaded = {
-    web: median(samples.map((s) => s.web)),
-    orders: median(samples.map((s) => s.orders)),
+  await new Promise((r) => (child.exitCode === null ? child.once('exit', r) : r(null)));
+  return { open, a: median(samples.map((x) => x.a)), b: median(samples.map((x) => x.b)) };
+}
+
+/**
+ * The same two measurements for a bare Node pair (bench/lib/bare-pair.mjs: node:net, node:tls and
+ * pipe, no libraries), the floor any Node sidecar starts from.
+ */
+async function barePair(b: Bench, count: number): Promise<{ idle: number; loaded: number; open: number }> {
+  const [inPort, outPort] = [await freePort(), await freePort()];
+  const script = path.join(BENCH_DIR, 'lib', 'bare-pair.mjs');
+  const start = (args: string[]) => {
+    const c = spawn(process.execPath, [script, ...args, b.webCertDir], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    return new Promise<typeof c>((resolve, reject) => {
+      c.stdout.once('data', () => resolve(c));
+      c.once('exit', (code) => reject(new Error(`bare pair exited with ${code}`)));
+    });
   };
+  const inbound = await start(['in', String(inPort), String(b.backendPort)]);
+  const outbound = await start(['out', String(outPort), String(inPort)]);
+  try {
+    await sleep(1500);
+    const idle = Math.max(rssMb(inbound.pid!), rssMb(outbound.pid!));
+    const held = await holdAndSample(outPort, count, { a: inbound.pid!, b: outbound.pid! });
+    return { idle, loaded: Math.max(held.a, held.b), open: held.open };
+  } finally {
+    inbound.kill();
+    outbound.kill();
+  }
+}
+
+/** Holds `count` connections through the TCP pair (web: 2 sockets each, orders: 2 each). */
+async function memory(
+  b: Bench,
+  t: Timing,
+  idle: { web: number; orders: number },
+  details: Record<string, unknown>,
+): Promise<Row[]> {
+  const held = await holdAndSample(b.ports.tcpOut, t.holdConnections, {
+    a: b.web.child.pid!,
+    b: b.orders.child.pid!,
+  });
+  const open = held.open;
+  const loaded = { web: held.a, orders: held.b };
   details['rssLoadedMb'] = { open, ...loaded };
+  const bare = await barePair(b, t.holdConnections);
+  details['rssBarePairMb'] = bare;
   const idleMax = Math.max(idle.web, idle.orders);
   const loadedMax = Math.max(loaded.web, loaded.orders);
   return [
     {
       scenario: '(5) Sidecar RSS, idle after start',
       tether: `${idleMax} MB (web ${idle.web}, orders ${idle.orders})`,
-      baseline: '—',
+      baseline: `bare Node pair (net/tls/pipe, no libraries) ${bare.idle} MB`,
       ratio: null,
       target: '< 60 MB',
       pass: idleMax < 60,
@@ -239,7 +275,7 @@ async function memory(
     {
       scenario: `(5) Sidecar RSS with ${fmt(open)} open connections (TCP pair)`,
       tether: `${loadedMax} MB (web ${loaded.web}, orders ${loaded.orders})`,
-      baseline: '—',
+      baseline: `bare Node pair ${bare.loaded} MB with ${fmt(bare.open)} connections`,
       ratio: null,
       target: '< 100 MB',
       pass: loadedMax < 100 && open >= t.holdConnections,
