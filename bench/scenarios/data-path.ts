@@ -36,6 +36,30 @@ const describe = (r: WrkResult) =>
 
 export async function dataPath(b: Bench, t: Timing, details: Record<string, unknown>): Promise<Row[]> {
   const rows: Row[] = [];
+
+  const idle = { web: rssMb(b.web.child.pid!), orders: rssMb(b.orders.child.pid!) };
+  details['rssIdleMb'] = idle;
+  const bare = await startBarePair(b);
+  try {
+    rows.push(...(await throughput(b, t, details, bare)));
+    rows.push(...(await latency(b, t, details)));
+    rows.push(await handshakes(b, t, details));
+    rows.push(await pairConnections(b, t, details));
+    rows.push(...(await memory(b, t, idle, details, bare)));
+  } finally {
+    bare.stop();
+  }
+  return rows;
+}
+
+/** (2), (3) and CPU per request: wrk through direct, the nginx pair, Tether's two modes and the bare pair. */
+async function throughput(
+  b: Bench,
+  t: Timing,
+  details: Record<string, unknown>,
+  bare: BarePair,
+): Promise<Row[]> {
+  const rows: Row[] = [];
   const nginxPids = () => [
     b.nginxClient.pid,
     ...childrenOf(b.nginxClient.pid),
@@ -45,9 +69,6 @@ export async function dataPath(b: Bench, t: Timing, details: Record<string, unkn
   const tetherPids = () => [b.web.child.pid!, b.orders.child.pid!];
   const none = () => [];
 
-  const idle = { web: rssMb(b.web.child.pid!), orders: rssMb(b.orders.child.pid!) };
-  details['rssIdleMb'] = idle;
-
   const results: Record<string, Measured> = {};
   for (const size of ['1k', '64k']) {
     const label = size === '1k' ? '1 KiB' : '64 KiB';
@@ -55,11 +76,13 @@ export async function dataPath(b: Bench, t: Timing, details: Record<string, unkn
     const nginx = await measure(`http://127.0.0.1:${b.nginxClientPort}/${size}`, t.wrkSeconds, nginxPids);
     const httpMode = await measure(`http://127.0.0.1:${b.ports.httpOut}/${size}`, t.wrkSeconds, tetherPids);
     const tcpMode = await measure(`http://127.0.0.1:${b.ports.tcpOut}/${size}`, t.wrkSeconds, tetherPids);
+    const bareMode = await measure(`http://127.0.0.1:${bare.port}/${size}`, t.wrkSeconds, bare.pids);
     Object.assign(results, {
       [`direct-${size}`]: direct,
       [`nginx-${size}`]: nginx,
       [`http-${size}`]: httpMode,
       [`tcp-${size}`]: tcpMode,
+      [`bare-${size}`]: bareMode,
     });
     rows.push({
       scenario: `(2) HTTP mode, keep-alive, ${label}`,
@@ -77,6 +100,14 @@ export async function dataPath(b: Bench, t: Timing, details: Record<string, unkn
       target: '≥ 0.8× nginx',
       pass: tcpMode.rps / nginx.rps >= 0.8 && tcpMode.errors === 0,
     });
+    rows.push({
+      scenario: `Floor: bare Node pair (node:net/tls + pipe, no libraries), keep-alive HTTP, ${label}`,
+      tether: `${describe(bareMode)}; Tether TCP mode = ${(tcpMode.rps / bareMode.rps).toFixed(2)}× this`,
+      baseline: `nginx pair ${fmt(nginx.rps)} req/s`,
+      ratio: bareMode.rps / nginx.rps,
+      target: '— (informational)',
+      pass: null,
+    });
   }
   details['wrk'] = results;
   const cpuRow = (mode: 'tcp' | 'http', target: boolean): Row => {
@@ -92,11 +123,16 @@ export async function dataPath(b: Bench, t: Timing, details: Record<string, unkn
     };
   };
   rows.push(cpuRow('tcp', true), cpuRow('http', false));
-
-  rows.push(...(await latency(b, t, details)));
-  rows.push(await handshakes(b, t, details));
-  rows.push(await pairConnections(b, t, details));
-  rows.push(...(await memory(b, t, idle, details)));
+  const bareCpu = results['bare-1k']!.cpuUsPerRequest;
+  const nginxCpu = results['nginx-1k']!.cpuUsPerRequest;
+  rows.push({
+    scenario: 'Floor: bare Node pair CPU per request, 1 KiB',
+    tether: `${bareCpu} µs`,
+    baseline: `nginx pair ${nginxCpu} µs`,
+    ratio: bareCpu / nginxCpu,
+    target: '— (informational)',
+    pass: null,
+  });
   return rows;
 }
 
@@ -216,32 +252,42 @@ async function holdAndSample(
   return { open, a: median(samples.map((x) => x.a)), b: median(samples.map((x) => x.b)) };
 }
 
+interface BarePair {
+  readonly port: number;
+  readonly idleMb: number;
+  pids(): number[];
+  stop(): void;
+}
+
 /**
- * The same two measurements for a bare Node pair (bench/lib/bare-pair.mjs: node:net, node:tls and
- * pipe, no libraries), the floor any Node sidecar starts from.
+ * A bare Node pair (bench/lib/bare-pair.mjs: node:net, node:tls and pipe, no libraries) with the
+ * same certificates and backend: the floor any Node sidecar starts from. Idle RSS read at start.
  */
-async function barePair(b: Bench, count: number): Promise<{ idle: number; loaded: number; open: number }> {
+async function startBarePair(b: Bench): Promise<BarePair> {
   const [inPort, outPort] = [await freePort(), await freePort()];
   const script = path.join(BENCH_DIR, 'lib', 'bare-pair.mjs');
+  const children: ReturnType<typeof spawn>[] = [];
   const start = (args: string[]) => {
     const c = spawn(process.execPath, [script, ...args, b.webCertDir], {
       stdio: ['ignore', 'pipe', 'inherit'],
     });
-    return new Promise<typeof c>((resolve, reject) => {
-      c.stdout.once('data', () => resolve(c));
+    children.push(c);
+    return new Promise<number>((resolve, reject) => {
+      c.stdout!.once('data', () => resolve(c.pid!));
       c.once('exit', (code) => reject(new Error(`bare pair exited with ${code}`)));
     });
   };
-  const inbound = await start(['in', String(inPort), String(b.backendPort)]);
-  const outbound = await start(['out', String(outPort), String(inPort)]);
+  const stop = () => {
+    for (const c of children) c.kill();
+  };
   try {
+    const pids = [await start(['in', String(inPort), String(b.backendPort)])];
+    pids.push(await start(['out', String(outPort), String(inPort)]));
     await sleep(1500);
-    const idle = Math.max(rssMb(inbound.pid!), rssMb(outbound.pid!));
-    const held = await holdAndSample(outPort, count, { a: inbound.pid!, b: outbound.pid! });
-    return { idle, loaded: Math.max(held.a, held.b), open: held.open };
-  } finally {
-    inbound.kill();
-    outbound.kill();
+    return { port: outPort, idleMb: Math.max(...pids.map(rssMb)), pids: () => pids, stop };
+  } catch (err) {
+    stop();
+    throw err;
   }
 }
 
@@ -251,6 +297,7 @@ async function memory(
   t: Timing,
   idle: { web: number; orders: number },
   details: Record<string, unknown>,
+  barePair: BarePair,
 ): Promise<Row[]> {
   const held = await holdAndSample(b.ports.tcpOut, t.holdConnections, {
     a: b.web.child.pid!,
@@ -259,7 +306,9 @@ async function memory(
   const open = held.open;
   const loaded = { web: held.a, orders: held.b };
   details['rssLoadedMb'] = { open, ...loaded };
-  const bare = await barePair(b, t.holdConnections);
+  const [inPid, outPid] = barePair.pids() as [number, number];
+  const bareHeld = await holdAndSample(barePair.port, t.holdConnections, { a: inPid, b: outPid });
+  const bare = { idle: barePair.idleMb, loaded: Math.max(bareHeld.a, bareHeld.b), open: bareHeld.open };
   details['rssBarePairMb'] = bare;
   const idleMax = Math.max(idle.web, idle.orders);
   const loadedMax = Math.max(loaded.web, loaded.orders);
