@@ -2,16 +2,14 @@
 // pooled, reused mTLS connection to the upstream, verified by the upstream's SPIFFE ID. With
 // `token`, each request carries a bearer token bound to the certificate of that connection.
 import http from 'node:http';
-import tls from 'node:tls';
-import { splitHostPort } from '../../common/address.js';
+import type tls from 'node:tls';
 import type { Svid } from '../identity/svid.js';
 import { type ProxyRequest, type ProxyResponse, proxyHttp, replyText } from '../net/http-proxy.js';
 import type { UpstreamResponse } from '../net/http1-client.js';
 import { countConnection } from '../net/pipe.js';
-import { contextPools } from './agent-pool.js';
-import { handshakeReason, type OutboundDeps } from './tcp.js';
+import { contextPools } from './context-pools.js';
+import { handshakeReason, type OutboundDeps, upstreamConnector } from './tcp.js';
 import { forwardWithToken, type TokenSource } from './token.js';
-import { serverCheckFor } from './verify-server.js';
 
 export interface HttpOutboundDeps extends OutboundDeps {
   /** The certificate the current context presents (read together with `context`). */
@@ -21,20 +19,11 @@ export interface HttpOutboundDeps extends OutboundDeps {
 }
 
 export function createHttpOutbound(d: HttpOutboundDeps): http.Server {
-  const target = splitHostPort(d.cfg.upstream);
-  const checkServerIdentity = serverCheckFor(d.cfg);
-  const servername = d.cfg.serverName; // SNI for servers outside the mesh
+  const connect = upstreamConnector(d.cfg);
   const labels = { direction: 'outbound', listener: d.cfg.name };
   // Count each new mTLS connection a pool opens (reused connections need no handshake).
   const pools = contextPools((secureContext, session) => {
-    const socket = tls.connect({
-      host: target.host,
-      port: target.port,
-      secureContext,
-      checkServerIdentity,
-      ...(servername ? { servername } : {}),
-      ...(session ? { session } : {}),
-    });
+    const socket = connect(secureContext, session);
     socket.setNoDelay(true);
     socket.once('secureConnect', () => d.metrics.handshakes.inc({ ...labels, result: 'ok', reason: '' }));
     return socket;

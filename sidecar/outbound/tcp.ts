@@ -41,10 +41,30 @@ function resumableSessions(): {
   };
 }
 
+/**
+ * Opens mTLS connections to the listener's upstream: chain against the context's trust, then
+ * the server check the config asks for (SPIFFE ID, DNS name or SPKI pin), SNI for servers
+ * outside the mesh, and resumption of `session` when given.
+ */
+export function upstreamConnector(
+  cfg: OutboundConfig,
+): (secureContext: tls.SecureContext, session: Buffer | undefined) => tls.TLSSocket {
+  const target = splitHostPort(cfg.upstream);
+  const checkServerIdentity = serverCheckFor(cfg);
+  const servername = cfg.serverName;
+  return (secureContext, session) =>
+    tls.connect({
+      host: target.host,
+      port: target.port,
+      secureContext,
+      checkServerIdentity,
+      ...(servername ? { servername } : {}),
+      ...(session ? { session } : {}),
+    });
+}
+
 export function createTcpOutbound(d: OutboundDeps): net.Server {
-  const target = splitHostPort(d.cfg.upstream);
-  const checkServerIdentity = serverCheckFor(d.cfg);
-  const servername = d.cfg.serverName; // SNI for servers outside the mesh
+  const connect = upstreamConnector(d.cfg);
   const labels = { direction: 'outbound', listener: d.cfg.name };
   const sessions = resumableSessions();
   return net.createServer({ noDelay: true }, (client) => {
@@ -56,14 +76,7 @@ export function createTcpOutbound(d: OutboundDeps): net.Server {
     }
     client.pause();
     const session = sessions.get(secureContext);
-    const upstream = tls.connect({
-      host: target.host,
-      port: target.port,
-      secureContext,
-      checkServerIdentity,
-      ...(servername ? { servername } : {}),
-      ...(session ? { session } : {}),
-    });
+    const upstream = connect(secureContext, session);
     // Only sessions of a server that verified (chain and SPIFFE ID) are kept.
     upstream.on('session', (ticket: Buffer) => {
       if (upstream.authorized) sessions.set(secureContext, ticket);
