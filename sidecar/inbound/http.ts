@@ -56,6 +56,7 @@ export function createHttpInbound(d: HttpInboundDeps): http2.Http2SecureServer {
   const pool = new Http1Pool({
     open: () => net.connect({ host: target.host, port: target.port, noDelay: true }),
     readyEvent: 'connect',
+    defaultHost: d.cfg.forward,
   });
   const server = http2.createSecureServer({
     ...d.tlsOptions,

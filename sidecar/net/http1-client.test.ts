@@ -92,6 +92,15 @@ describe('requestHead', () => {
     ).toBe('POST /a?b=1 HTTP/1.1\r\nhost: h\r\nx-a: 1\r\nx-a: 2\r\ntransfer-encoding: chunked\r\n\r\n');
   });
 
+  it('names the upstream in Host when the request has none, and keeps a Host it has', () => {
+    expect(requestHead('GET', '/', {}, 'none', '127.0.0.1:8080')).toBe(
+      'GET / HTTP/1.1\r\nhost: 127.0.0.1:8080\r\n\r\n',
+    );
+    expect(requestHead('GET', '/', { host: 'app' }, 'none', '127.0.0.1:8080')).toBe(
+      'GET / HTTP/1.1\r\nhost: app\r\n\r\n',
+    );
+  });
+
   it('refuses what would let a header or request be injected', () => {
     expect(() => requestHead('GET', '/', { 'x-a': 'v\r\nx-evil: 1' }, 'none')).toThrow(
       /invalid value in header x-a/,

@@ -31,10 +31,14 @@ export function requestHead(
   target: string,
   headers: OutgoingHttpHeaders,
   framing: BodyFraming,
+  defaultHost?: string,
 ): string {
   if (!TOKEN.test(method)) throw fail('ERR_INVALID_HTTP_REQUEST', `invalid method ${JSON.stringify(method)}`);
   if (!target || BAD_TARGET.test(target)) throw fail('ERR_INVALID_HTTP_REQUEST', 'invalid request target');
   let head = `${method} ${target} HTTP/1.1\r\n`;
+  // HTTP/1.1 requires Host (an HTTP/1.0 client may not have sent one): name the upstream, as
+  // node's ClientRequest does.
+  if (defaultHost !== undefined && headers['host'] === undefined) head += `host: ${defaultHost}\r\n`;
   for (const name in headers) {
     const value = headers[name];
     if (value === undefined) continue;
@@ -128,6 +132,8 @@ export interface PoolOptions {
   readonly readyEvent: 'connect' | 'secureConnect';
   /** Connection attempts fail with ETIMEDOUT after this long (0: no limit of their own). */
   readonly connectTimeoutMs?: number;
+  /** The Host header for requests that carry none (`host:port` of the upstream). */
+  readonly defaultHost?: string;
 }
 
 const IDLE_FALLBACK_MS = 4_000; // below node's default server keepAliveTimeout of 5 s
@@ -149,7 +155,8 @@ export class Http1Pool {
     headers: OutgoingHttpHeaders,
     framing: BodyFraming,
   ): UpstreamRequest {
-    return new UpstreamRequest(this, method, requestHead(method, target, headers, framing), framing);
+    const head = requestHead(method, target, headers, framing, this.options.defaultHost);
+    return new UpstreamRequest(this, method, head, framing);
   }
 
   /** @internal A connection for one request: a reused idle one, else a new one. */

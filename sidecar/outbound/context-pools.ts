@@ -13,6 +13,7 @@ export type PoolFor = (context: tls.SecureContext) => Http1Pool;
 export function contextPools(
   open: (context: tls.SecureContext, session: Buffer | undefined) => tls.TLSSocket,
   connectTimeoutMs: number,
+  defaultHost: string,
 ): { poolFor: PoolFor; close(): void } {
   let current: { context: tls.SecureContext; pool: Http1Pool; session?: Buffer } | null = null;
   const all = new Set<Http1Pool>();
@@ -30,6 +31,7 @@ export function contextPools(
         },
         readyEvent: 'secureConnect',
         connectTimeoutMs,
+        defaultHost,
       }),
     };
     all.add(entry.pool);

@@ -22,12 +22,16 @@ export function createHttpOutbound(d: HttpOutboundDeps): http.Server {
   const connect = upstreamConnector(d.cfg);
   const labels = { direction: 'outbound', listener: d.cfg.name };
   // Count each new mTLS connection a pool opens (reused connections need no handshake).
-  const pools = contextPools((secureContext, session) => {
-    const socket = connect(secureContext, session);
-    socket.setNoDelay(true);
-    socket.once('secureConnect', () => d.metrics.handshakes.inc({ ...labels, result: 'ok', reason: '' }));
-    return socket;
-  }, d.cfg.connectTimeoutMs);
+  const pools = contextPools(
+    (secureContext, session) => {
+      const socket = connect(secureContext, session);
+      socket.setNoDelay(true);
+      socket.once('secureConnect', () => d.metrics.handshakes.inc({ ...labels, result: 'ok', reason: '' }));
+      return socket;
+    },
+    d.cfg.connectTimeoutMs,
+    d.cfg.serverName ?? d.cfg.upstream,
+  );
   const forward = (req: ProxyRequest, res: ProxyResponse, secureContext: tls.SecureContext) => {
     const pool = pools.poolFor(secureContext);
     return (extra: http.OutgoingHttpHeaders, intercept?: (up: UpstreamResponse) => boolean) =>

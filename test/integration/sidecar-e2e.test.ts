@@ -67,6 +67,18 @@ afterAll(async () => {
 });
 
 describe('HTTP mode', () => {
+  it('carries an HTTP/1.0 request without Host to an app that requires one', async () => {
+    const raw = await new Promise<string>((resolve, reject) => {
+      let text = '';
+      const s = net.connect(ports.httpOut, '127.0.0.1', () => s.write('GET /old-client HTTP/1.0\r\n\r\n'));
+      s.on('data', (d: Buffer) => (text += d.toString()));
+      s.on('end', () => resolve(text));
+      s.on('error', reject);
+    });
+    expect(raw).toMatch(/^HTTP\/1\.1 200 /);
+    expect(raw).toContain('"path":"/old-client"');
+  });
+
   it('carries a request through both sidecars and tells the app who called in XFCC', async () => {
     const res = await fetch(`http://127.0.0.1:${ports.httpOut}/orders/42?x=1`, {
       method: 'POST',
