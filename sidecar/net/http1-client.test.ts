@@ -159,6 +159,34 @@ describe('Http1Pool against a node:http server', () => {
     expect(all.map((r) => r.body)).toEqual(Array.from({ length: 20 }, (_, i) => `/${i}`));
   });
 
+  it('opens at most maxConnections at once and runs the rest as connections come back', async () => {
+    let open = 0;
+    let most = 0;
+    const server = http.createServer((req, res) => {
+      let body = '';
+      req.on('data', (d: Buffer) => (body += d.toString()));
+      req.on('end', () => setTimeout(() => res.end(`${req.url} ${body}`), 30));
+    });
+    server.on('connection', (s) => {
+      most = Math.max(most, ++open);
+      s.on('close', () => open--);
+    });
+    const port = await listening(server);
+    const pool = new Http1Pool({
+      open: () => net.connect(port, '127.0.0.1'),
+      readyEvent: 'connect',
+      maxConnections: 2,
+    });
+    closers.push(() => pool.close());
+    const all = await Promise.all(
+      Array.from({ length: 6 }, (_, i) =>
+        exchange(pool, { path: `/${i}`, body: [`b${i}`], framing: 'length' }),
+      ),
+    );
+    expect(all.map((r) => r.body)).toEqual(Array.from({ length: 6 }, (_, i) => `/${i} b${i}`));
+    expect(most).toBe(2);
+  });
+
   it('sends a bodiless request again on a new connection when the idle one was closed by the upstream', async () => {
     const server = http.createServer((req, res) => res.end(req.url));
     server.keepAliveTimeout = 100_000;

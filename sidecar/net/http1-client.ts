@@ -134,6 +134,8 @@ export interface PoolOptions {
   readonly connectTimeoutMs?: number;
   /** The Host header for requests that carry none (`host:port` of the upstream). */
   readonly defaultHost?: string;
+  /** At most this many connections at once; further requests wait for one (default 1024). */
+  readonly maxConnections?: number;
 }
 
 const IDLE_FALLBACK_MS = 4_000; // below node's default server keepAliveTimeout of 5 s
@@ -144,9 +146,24 @@ export class Http1Pool {
   private readonly idle: net.Socket[] = [];
   private readonly idleHandlers = new Map<net.Socket, () => void>();
   private readonly busy = new Set<net.Socket>();
+  private readonly waiting: (() => void)[] = [];
+  private readonly max: number;
   private retired = false;
 
-  constructor(readonly options: PoolOptions) {}
+  constructor(readonly options: PoolOptions) {
+    this.max = options.maxConnections ?? 1024;
+  }
+
+  /** @internal Runs `start` now if a connection may be taken, else when one is given back. */
+  whenFree(start: () => void): void {
+    if (this.busy.size < this.max) start();
+    else this.waiting.push(start);
+  }
+
+  private next(): void {
+    // A waiting request that was abandoned meanwhile takes nothing; the loop goes on.
+    while (this.waiting.length > 0 && this.busy.size < this.max) this.waiting.shift()!();
+  }
 
   /** Starts a request; write the body to the returned stream (or just end it). */
   request(
@@ -179,6 +196,7 @@ export class Http1Pool {
     this.busy.delete(socket);
     if (!reusable || this.retired || socket.destroyed) {
       socket.destroy();
+      this.next();
       return;
     }
     const forget = () => {
@@ -200,12 +218,14 @@ export class Http1Pool {
       socket.setTimeout(0);
     });
     this.idle.push(socket);
+    this.next();
   }
 
   /** @internal Forgets a connection that failed or was abandoned. */
   drop(socket: net.Socket): void {
     this.busy.delete(socket);
     socket.destroy();
+    this.next();
   }
 
   /** Closes idle connections now; busy ones close when their exchange ends. */
@@ -218,6 +238,7 @@ export class Http1Pool {
   /** Closes every connection. */
   close(): void {
     this.retire();
+    this.waiting.length = 0;
     for (const s of this.busy) s.destroy();
     this.busy.clear();
   }
@@ -231,6 +252,8 @@ export class Http1Pool {
  */
 export class UpstreamRequest extends Writable {
   private socket: net.Socket | null = null;
+  /** Body writes (and the end) that came while waiting for a connection. */
+  private readonly afterAttach: (() => void)[] = [];
   private reused = false;
   private ready = false;
   private gotBytes = false;
@@ -262,7 +285,9 @@ export class UpstreamRequest extends Writable {
   ) {
     // Not destroyed when the body is finished: the exchange lives on until the response ends.
     super({ decodeStrings: true, autoDestroy: false });
-    this.attach();
+    this.pool.whenFree(() => {
+      if (!this.destroyed) this.attach();
+    });
   }
 
   /** Fails the exchange after `ms` without upstream activity (like ClientRequest.setTimeout). */
@@ -286,6 +311,7 @@ export class UpstreamRequest extends Writable {
     if (!reused) socket.once(this.pool.options.readyEvent, l.ready);
     this.armTimer();
     socket.write(this.head); // a body follows in _write; a bodiless request is this one write
+    for (const f of this.afterAttach.splice(0)) f();
   }
 
   private detach(): net.Socket {
@@ -313,7 +339,11 @@ export class UpstreamRequest extends Writable {
     else this.destroy(fail('ETIMEDOUT', 'upstream timed out'));
   }
 
-  override _write(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null) => void): void {
+  override _write(chunk: Buffer, enc: BufferEncoding, cb: (err?: Error | null) => void): void {
+    if (!this.socket) {
+      this.afterAttach.push(() => this._write(chunk, enc, cb));
+      return;
+    }
     // Nothing may follow a bodiless head; after the response, the rest of a body is not wanted.
     if (this.framing === 'none' || this.finished) {
       cb();
@@ -337,6 +367,10 @@ export class UpstreamRequest extends Writable {
   }
 
   override _final(cb: (err?: Error | null) => void): void {
+    if (!this.socket) {
+      this.afterAttach.push(() => this._final(cb));
+      return;
+    }
     if (this.framing === 'chunked' && !this.finished && !this.socket!.destroyed)
       this.socket!.write('0\r\n\r\n');
     cb();
@@ -345,7 +379,7 @@ export class UpstreamRequest extends Writable {
   override _destroy(err: Error | null, cb: (err?: Error | null) => void): void {
     if (!this.finished) {
       this.finished = true;
-      this.pool.drop(this.detach());
+      if (this.socket) this.pool.drop(this.detach());
       if (this.response && !this.response.readableEnded) this.response.destroy(err ?? undefined);
     }
     cb(err);
