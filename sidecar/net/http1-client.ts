@@ -393,8 +393,9 @@ export class UpstreamRequest extends Writable {
     }
     // A reused idle connection the upstream had just closed: try once more on a new one.
     if (this.reused && !this.gotBytes && this.framing === 'none') {
-      this.pool.drop(this.detach());
-      this.attach();
+      const stale = this.detach();
+      this.attach(); // before the old slot is given back, so a waiting request cannot take it
+      this.pool.drop(stale);
       return;
     }
     this.destroy(
