@@ -154,7 +154,8 @@ async function hold(port: number, count: number, seconds: number) {
     await Promise.all(Array.from({ length: Math.min(50, count - i) }, openOne));
   }
   console.log(JSON.stringify({ open: sockets.length }));
-  await new Promise((r) => setTimeout(r, seconds * 1000));
+  const until = Date.now() + seconds * 1000;
+  while (!stopping && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
   for (const s of sockets) s.destroy();
   return { open: sockets.length };
 }
