@@ -9,7 +9,7 @@
 import 'reflect-metadata';
 import { execFileSync } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
@@ -28,7 +28,7 @@ import { createLogger } from '../common/logging.js';
 import { parseWorkloadId } from '../common/spiffe-id.js';
 import { buildCsr } from '../sidecar/identity/csr.js';
 import { startBenchCa } from './ca-issuance-server.js';
-import { cpuMs, runLoadAt, sleep } from './lib/procs.js';
+import { cpuMs, runLoadAt, sleep, sysCpuMs } from './lib/procs.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 
@@ -178,12 +178,6 @@ interface ClientResult {
   failed: number;
   errors: string[];
   latencies: number[];
-}
-
-/** System (kernel) CPU of a process so far, in ms. */
-function sysCpuMs(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  return (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[12]) * 1000) / 100;
 }
 
 function percentile(sorted: readonly number[], p: number): number {

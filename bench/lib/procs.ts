@@ -74,18 +74,29 @@ export function childrenOf(pid: number): number[] {
 }
 
 /** User+system CPU milliseconds consumed so far by the processes (children included via the list). */
+/** utime and stime of a process so far, in clock ticks; zeros once it is gone. */
+function cpuTicks(pid: number): { user: number; sys: number } {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return { user: Number(fields[11]), sys: Number(fields[12]) };
+  } catch {
+    return { user: 0, sys: 0 }; // process gone: it contributes nothing further
+  }
+}
+
 export function cpuMs(pids: readonly number[]): number {
   let ticks = 0;
   for (const pid of pids) {
-    try {
-      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      ticks += Number(fields[11]) + Number(fields[12]); // utime, stime
-    } catch {
-      // process gone: it contributes nothing further
-    }
+    const t = cpuTicks(pid);
+    ticks += t.user + t.sys;
   }
   return ticks * TICK_MS;
+}
+
+/** System (kernel) CPU of a process so far, in ms. */
+export function sysCpuMs(pid: number): number {
+  return cpuTicks(pid).sys * TICK_MS;
 }
 
 /** Resident set size in MB. */

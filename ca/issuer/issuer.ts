@@ -1,11 +1,11 @@
 // Issuance as a pipeline of named steps:
 //   guard → parseCsr → attest → authorize → encode+sign (leaf-der.ts) → checkIssuedLeaf → record.
 // Knows nothing about gRPC: the edge converts wire messages in and TetherErrors out.
+import { hash } from 'node:crypto';
 import type { Clock } from '../../common/clock.js';
 import { asTetherError, TetherError } from '../../common/errors.js';
 import { type Logger, REDACTED_KEYS } from '../../common/logging.js';
 import type { Attestation, AttestationInput, Attestor, Credential, Peer } from '../attestation/attestor.js';
-import { hashJoinToken } from '../attestation/join-token.js';
 import type { Authority, SigningCa } from '../authority/authority.js';
 import { LEAF_BACKDATE_MS } from '../authority/generation.js';
 import { type ParsedCsr, parseCsr } from '../csr/parse-csr.js';
@@ -64,7 +64,8 @@ export function sourceOf(address: string): string {
  */
 export function credentialKeyOf(credential: Credential, peer: Peer): string | null {
   if (credential.kind !== 'none') {
-    return `credential:${hashJoinToken(credential.token).slice(0, 16)}`;
+    // A join token or a Kubernetes token: keyed by a hash prefix, never by the secret itself.
+    return `credential:${hash('sha256', credential.token, 'hex').slice(0, 16)}`;
   }
   return peer.certificate ? `certificate:${peer.certificate.serialNumber.toLowerCase()}` : null;
 }

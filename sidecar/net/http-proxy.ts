@@ -17,8 +17,6 @@ export interface ProxyTarget {
   readonly timeoutMs: number;
   readonly log: Logger;
   readonly logFields: Record<string, unknown>;
-  /** Called with any upstream failure (e.g. to count failed handshakes). */
-  readonly onError?: (err: NodeJS.ErrnoException) => void;
   /** Sees the upstream response first; returning true means it was handled (e.g. a retry). */
   readonly intercept?: (up: UpstreamResponse) => boolean;
   /** Request bodies larger than this are answered 413 and never reach the upstream in full. */
@@ -126,7 +124,6 @@ export function proxyHttp(
   upstream.on('error', (err: NodeJS.ErrnoException) => {
     if (refused) return;
     target.log.warn({ ...target.logFields, err: err.message, code: err.code }, 'upstream request failed');
-    target.onError?.(err);
     if (err.code === 'ETIMEDOUT') replyText(res, 504, 'upstream timed out', 'upstream_timeout');
     else if (err.code === 'ERR_TETHER_WRONG_SERVER_ID')
       replyText(res, 502, err.message, 'server_id_mismatch');

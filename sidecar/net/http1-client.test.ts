@@ -1,5 +1,6 @@
 import http from 'node:http';
 import net, { type AddressInfo } from 'node:net';
+import tls from 'node:tls';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   type BodyFraming,
@@ -288,6 +289,27 @@ describe('Http1Pool response framing (raw upstream)', () => {
     const port = await listening(free);
     free.close();
     await expect(exchange(poolTo(port))).rejects.toMatchObject({ code: 'ECONNREFUSED' });
+  });
+
+  it('fails a connection that is not up within connectTimeoutMs with ETIMEDOUT, on the socket too', async () => {
+    const silent = net.createServer(() => undefined); // accepts TCP, never answers the TLS hello
+    const port = await listening(silent);
+    const socketErrors: string[] = [];
+    const pool = new Http1Pool({
+      open: () => {
+        const s = tls.connect({ port, host: '127.0.0.1', rejectUnauthorized: false });
+        s.once('error', (e: NodeJS.ErrnoException) => socketErrors.push(String(e.code)));
+        return s;
+      },
+      readyEvent: 'secureConnect',
+      connectTimeoutMs: 200,
+    });
+    closers.push(() => pool.close());
+    await expect(exchange(pool, { timeoutMs: 5_000 })).rejects.toMatchObject({
+      code: 'ETIMEDOUT',
+      message: 'connect timed out',
+    });
+    expect(socketErrors).toEqual(['ETIMEDOUT']);
   });
 
   it('calls the timeout handler when the upstream goes quiet', async () => {

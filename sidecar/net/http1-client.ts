@@ -1,10 +1,10 @@
 // A lean HTTP/1.1 client for the proxy's upstream hop: a pool of keep-alive connections (plain
 // or mTLS), one request at a time per connection, the request head written as one string, and a
 // small response parser (status line, headers, content-length / chunked / close-delimited bodies,
-// 1xx skipped). node:http's ClientRequest + Agent cost about as much CPU per request as the rest
-// of a proxy hop together (bench/README.md); the client side of the proxy (whose input we built
-// ourselves) is where a narrower parser is safe. The server side stays node:http, with its
-// protections against hostile clients.
+// 1xx skipped). node:http's ClientRequest + Agent were about four fifths of a proxy hop's CPU
+// (bench/README.md). The parser is strict, not lenient: a response it does not fully understand
+// fails the exchange (502), it is never guessed at. The server side, facing the clients, stays
+// node:http with its protections.
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
 import type net from 'node:net';
 import { Readable, Writable } from 'node:stream';
@@ -334,7 +334,8 @@ export class UpstreamRequest extends Writable {
 
   private timedOut(): void {
     const connectMs = this.pool.options.connectTimeoutMs ?? 0;
-    if (!this.ready && connectMs > 0) this.destroy(fail('ETIMEDOUT', 'connect timed out'));
+    // On the socket, so its owner sees why the connection failed (the error comes back through onSocketGone).
+    if (!this.ready && connectMs > 0) this.socket!.destroy(fail('ETIMEDOUT', 'connect timed out'));
     else if (this.onTimeout) this.onTimeout();
     else this.destroy(fail('ETIMEDOUT', 'upstream timed out'));
   }

@@ -21,12 +21,20 @@ export interface HttpOutboundDeps extends OutboundDeps {
 export function createHttpOutbound(d: HttpOutboundDeps): http.Server {
   const connect = upstreamConnector(d.cfg);
   const labels = { direction: 'outbound', listener: d.cfg.name };
-  // Count each new mTLS connection a pool opens (reused connections need no handshake).
+  // Count each new mTLS connection a pool opens (reused connections need no handshake), and each
+  // that fails before it is up: refused, timed out, or a server that does not verify.
   const pools = contextPools(
     (secureContext, session) => {
       const socket = connect(secureContext, session);
       socket.setNoDelay(true);
-      socket.once('secureConnect', () => d.metrics.handshakes.inc({ ...labels, result: 'ok', reason: '' }));
+      let secure = false;
+      socket.once('secureConnect', () => {
+        secure = true;
+        d.metrics.handshakes.inc({ ...labels, result: 'ok', reason: '' });
+      });
+      socket.once('error', (err: NodeJS.ErrnoException) => {
+        if (!secure) d.metrics.handshakes.inc({ ...labels, result: 'failed', reason: handshakeReason(err) });
+      });
       return socket;
     },
     d.cfg.connectTimeoutMs,
@@ -44,8 +52,6 @@ export function createHttpOutbound(d: HttpOutboundDeps): http.Server {
           maxBodyBytes: d.cfg.maxBodyBytes,
           log: d.log,
           logFields: { listener: d.cfg.name, upstream: d.cfg.upstream },
-          onError: (err) =>
-            d.metrics.handshakes.inc({ ...labels, result: 'failed', reason: handshakeReason(err) }),
           ...(intercept ? { intercept } : {}),
         },
         extra,
